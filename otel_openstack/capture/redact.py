@@ -1,0 +1,141 @@
+"""Redaction at capture time, so that no secret leaves the process in clear.
+
+Tokens become a stable digest rather than ``***``: the same token always maps
+to the same digest, so a reader can still follow one token from the response
+that issued it (``X-Subject-Token``) to every request that used it
+(``X-Auth-Token``).  The digest is keystoneauth's own (``{SHA256}<hex>``), so
+it also matches keystoneauth's debug log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Sequence
+
+#: Header values that are credentials (compared lower-case).
+SECRET_HEADERS = frozenset({
+    "x-auth-token",
+    "x-subject-token",
+    "x-service-token",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-storage-token",  # swift's alias of X-Auth-Token
+    "x-auth-key",  # swift tempauth
+    "x-amz-security-token",
+})
+
+#: JSON object keys whose values are secrets (compared lower-case).
+SECRET_FIELDS = frozenset({
+    "password",
+    "original_password",
+    "new_password",
+    "adminpass",
+    "admin_pass",
+    "secret",
+    "blob",  # keystone credentials (EC2 access/secret pairs)
+    "passcode",  # TOTP
+    "private_key",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "auth_token",
+})
+
+MASK = "***"
+
+#: CLI options whose value is a secret (``--opt VALUE`` and ``--opt=VALUE``).
+SECRET_OPTIONS = frozenset({
+    "--os-password",
+    "--password",
+    "--os-token",
+    "--token",
+    "--os-application-credential-secret",
+    "--application-credential-secret",
+    "--os-client-secret",
+    "--os-passcode",
+    "--passcode",
+    "--secret",
+    "--os-access-secret",
+    "--os-service-token",
+})
+
+
+def digest(value: str) -> str:
+    """Stable, one-way stand-in for a token: keystoneauth's ``{SHA256}`` form."""
+    return "{SHA256}" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def redact_header(name: str, value: str, extra: Iterable[str] = ()) -> str:
+    lowered = name.lower()
+    if lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra}:
+        return digest(value)
+    return value
+
+
+def redact_json(document: Any, extra_fields: Iterable[str] = ()) -> Any:
+    """A copy of ``document`` with secret fields masked and token ids digested.
+
+    ``{"token": {"id": "<token>"}}`` (keystone's token-method auth and token
+    responses of old APIs) gets the same digest as the header would, so the
+    token stays traceable.
+    """
+    secret = SECRET_FIELDS | {f.lower() for f in extra_fields}
+
+    def walk(node: Any, parent_key: str | None) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                lowered = str(key).lower()
+                if lowered in secret and value is not None and not isinstance(value, (dict, list)):
+                    out[key] = MASK
+                elif lowered in secret and isinstance(value, (dict, list)):
+                    # e.g. {"password": {"user": {...}}}: keep the structure,
+                    # which documents the request, mask the leaves inside it.
+                    out[key] = walk(value, lowered)
+                elif parent_key == "token" and lowered == "id" and isinstance(value, str):
+                    out[key] = digest(value)
+                else:
+                    out[key] = walk(value, lowered)
+            return out
+        if isinstance(node, list):
+            return [walk(item, parent_key) for item in node]
+        return node
+
+    return walk(document, None)
+
+
+def redact_json_text(text: str, extra_fields: Iterable[str] = ()) -> str:
+    """Redact a JSON body; text that is not JSON is returned unchanged.
+
+    The result is compact JSON: renderers pretty-print it, and compact keeps
+    span attributes small.
+    """
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return json.dumps(redact_json(document, extra_fields), ensure_ascii=False, separators=(",", ":"))
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """CLI arguments with the values of secret options masked."""
+    out: list[str] = []
+    mask_next = False
+    for arg in argv:
+        if mask_next:
+            out.append(MASK)
+            mask_next = False
+            continue
+        option, sep, _ = arg.partition("=")
+        if option in SECRET_OPTIONS:
+            if sep:
+                out.append(f"{option}={MASK}")
+            else:
+                out.append(arg)
+                mask_next = True
+            continue
+        out.append(arg)
+    return out

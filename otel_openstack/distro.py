@@ -1,0 +1,170 @@
+"""Distro and configurator: ``opentelemetry-instrument openstack ...`` with no other set-up.
+
+The distro only sets defaults (a user's environment always wins): our exporter
+on, OTLP added when an OTLP endpoint is configured, metrics and logs off (their
+OTLP default would otherwise try ``localhost:4317`` at every exit), and
+``service.name`` from the program (``openstack``).  It also hands our capture
+hooks to the upstream ``requests`` instrumentor.
+
+The configurator is the SDK's own, with one change: each exporter other than
+ours gets a processor whose shutdown is bounded, so an unreachable OTLP
+endpoint cannot hold the CLI's exit for longer than
+``OTEL_OPENSTACK_EXPORT_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otel_openstack import naming
+from otel_openstack.settings import Settings, load
+
+_logger = logging.getLogger(__name__)
+
+OUR_EXPORTERS = ("otel_openstack", "otel_openstack_spool")
+
+
+def environment_defaults(environ: dict[str, str] | os._Environ, argv0: str) -> dict[str, str]:
+    """The variables the distro sets when the user has not (pure: returns them)."""
+    out: dict[str, str] = {}
+    if not environ.get("OTEL_TRACES_EXPORTER"):
+        otlp = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        out["OTEL_TRACES_EXPORTER"] = "otel_openstack,otlp" if otlp else "otel_openstack"
+    for signal in ("OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"):
+        if not environ.get(signal):
+            out[signal] = "none"
+    if not environ.get("OTEL_SERVICE_NAME") and "service.name=" not in environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        program = os.path.basename(argv0)
+        name = naming.process_name(argv0, {})
+        if program and name != program or program == "openstack":
+            out["OTEL_SERVICE_NAME"] = name
+    return out
+
+
+class OpenStackDistro(BaseDistro):
+    """``opentelemetry_distro`` entry point."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        os.environ.update(environment_defaults(os.environ, sys.argv[0] if sys.argv else ""))
+
+    def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
+        if entry_point.name == "requests":
+            try:
+                from otel_openstack.instrumentation.requests import hooks
+
+                kwargs.update(hooks(load()))
+            except Exception as exc:  # noqa: BLE001
+                _logger.warning("otel-openstack: requests capture hooks not installed: %s", exc)
+        super().load_instrumentor(entry_point, **kwargs)
+
+
+class BoundedProcessor(SpanProcessor):
+    """Delegates to a processor; its shutdown and flush give up after ``timeout`` s.
+
+    The abandoned work runs on in a daemon thread, which the interpreter does
+    not wait for: spans not yet sent to an unreachable backend are lost, the
+    command's exit is not delayed.
+    """
+
+    def __init__(self, inner: SpanProcessor, timeout: float):
+        self.inner = inner
+        self.timeout = timeout
+
+    def on_start(self, span: Span, parent_context: Any = None) -> None:
+        self.inner.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.inner.on_end(span)
+
+    def _bounded(self, func: Any, *args: Any) -> bool:
+        result: list[Any] = []
+        worker = threading.Thread(target=lambda: result.append(func(*args)), daemon=True,
+                                  name="otel-openstack-bounded")
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            _logger.warning("otel-openstack: exporter did not finish within %.1fs; moving on", self.timeout)
+            return False
+        return bool(result[0]) if result else True
+
+    def shutdown(self) -> None:
+        self._bounded(self.inner.shutdown)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._bounded(self.inner.force_flush, min(timeout_millis, int(self.timeout * 1000)))
+
+
+def processor_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    """The ``export_span_processor`` given to the SDK configurator."""
+
+    def make(exporter: SpanExporter) -> SpanProcessor:
+        from otel_openstack.exporters.docs import OpenStackDocsExporter
+        from otel_openstack.exporters.spool import SpoolSpanExporter
+
+        if isinstance(exporter, (OpenStackDocsExporter, SpoolSpanExporter)):
+            return BatchSpanProcessor(exporter, schedule_delay_millis=max(1, settings.flush_millis))
+        return BoundedProcessor(BatchSpanProcessor(exporter), settings.export_timeout)
+
+    return make
+
+
+class OpenStackConfigurator(_OTelSDKConfigurator):
+    """``opentelemetry_configurator`` entry point."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        settings = load()
+        try:
+            super()._configure(export_span_processor=processor_factory(settings), **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a bad OTEL_* value must not stop the program
+            print(f"otel-openstack: OpenTelemetry set-up failed ({exc}); "
+                  f"falling back to the otel_openstack exporter alone", file=sys.stderr)
+            if not _configured():
+                from opentelemetry.sdk.trace import TracerProvider
+                from otel_openstack.exporters.docs import OpenStackDocsExporter
+
+                provider = TracerProvider()
+                provider.add_span_processor(processor_factory(settings)(OpenStackDocsExporter()))
+                trace.set_tracer_provider(provider)
+
+
+def _configured() -> bool:
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+_setup_lock = threading.Lock()
+
+
+def configure_if_unconfigured(settings: Settings) -> bool:
+    """Configure the SDK and client instrumentation unless something already did.
+
+    For a service whose only contact with us is the paste filter: it then
+    still exports spans and captures the calls it makes (keystonemiddleware
+    validating tokens, swiftclient storing images).  Returns True if it acted.
+    """
+    with _setup_lock:
+        if _configured():
+            return False
+        os.environ.update(environment_defaults(os.environ, sys.argv[0] if sys.argv else ""))
+        OpenStackConfigurator().configure()
+        from otel_openstack.instrumentation.keystoneauth import KeystoneauthInstrumentor
+        from otel_openstack.instrumentation.requests import instrument_requests
+
+        try:
+            KeystoneauthInstrumentor().instrument()
+        except Exception as exc:  # noqa: BLE001
+            _logger.warning("otel-openstack: keystoneauth not instrumented: %s", exc)
+        try:
+            instrument_requests(settings)
+        except Exception as exc:  # noqa: BLE001
+            _logger.warning("otel-openstack: requests not instrumented: %s", exc)
+        return True

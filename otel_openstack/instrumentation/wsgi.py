@@ -1,0 +1,240 @@
+"""WSGI middleware for OpenStack API services, built on ``opentelemetry-instrumentation-wsgi``.
+
+The upstream ``OpenTelemetryMiddleware`` opens the SERVER span (continuing the
+caller's trace from ``traceparent``) and ends it when the response has been
+iterated; we add, through its hooks and one inner wrapper:
+
+* the participant name (``openstack.service.name``) and the request headers;
+* request and response bodies, teed as the application and the server pull
+  them (never read ahead: the predecessor broke swift that way);
+* the status text as sent and the response headers;
+* a W3C ``traceresponse`` header, so the CLI knows which server span to wait for.
+
+Use it as a paste filter (``paste.filter_factory =
+otel_openstack.instrumentation.wsgi:filter_factory``, ``service_name = glance-api``)
+or as ``application = wrap(app, service_name="keystone")``.  If nothing has
+configured OpenTelemetry in the process (a service started without
+``opentelemetry-instrument``), the first middleware sets it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import wsgiref.util
+from typing import Any, Callable, Iterable, Iterator
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+
+from otel_openstack.capture import attributes as A
+from otel_openstack.capture.body import BodyRecorder, TeeReader
+from otel_openstack.capture.guard import report, swallow
+from otel_openstack.capture.headers import environ_headers, header_attributes
+from otel_openstack.capture.local import enter_service, leave_service, set_process_service
+from otel_openstack.settings import SETTINGS, Settings, load
+
+_logger = logging.getLogger(__name__)
+
+_SPAN = "otel_openstack.span"
+_REQUEST_BODY = "otel_openstack.request_body"
+_INPUT = "otel_openstack.input"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
+
+
+def _traceresponse(span: Any) -> str | None:
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+class _ResponseTee:
+    """The application's response iterable, teed; ``close()`` records the bodies.
+
+    The upstream middleware calls ``close()`` exactly once, before it ends the
+    span, which is the last moment the span takes attributes.
+    """
+
+    def __init__(self, iterable: Iterable[Any], span: Any, environ: dict, recorder: BodyRecorder,
+                 settings: Settings):
+        self._iterable = iterable
+        self._span = span
+        self._environ = environ
+        self._recorder = recorder
+        self._settings = settings
+        self._finished = False
+        self._closed = False
+
+    def __iter__(self) -> Iterator[Any]:
+        for chunk in self._iterable:
+            self._feed(chunk)
+            yield chunk
+        self._finished = True
+
+    def _feed(self, chunk: Any) -> None:
+        try:
+            self._recorder.feed(chunk)
+        except Exception as exc:  # noqa: BLE001
+            report("wsgi response body capture", exc)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._record()
+
+    @swallow("wsgi body recording")
+    def _record(self) -> None:
+        if not self._span.is_recording():
+            return
+        settings = self._settings
+        self._recorder.content_type = self._environ.get(_RESPONSE_TYPE)
+        attributes = self._recorder.attributes("response", redact=settings.redact,
+                                               redact_fields=settings.redact_fields,
+                                               complete=self._finished)
+        request = self._environ.get(_REQUEST_BODY)
+        tee = self._environ.get(_INPUT)
+        if request is not None:
+            complete = request.expected in (None, request.size) or bool(tee and tee._eof)
+            attributes.update(request.attributes("request", redact=settings.redact,
+                                                 redact_fields=settings.redact_fields, complete=complete))
+        self._span.set_attributes(attributes)
+
+
+class OpenStackWSGIMiddleware:
+    """Wrap a WSGI app: SERVER spans with headers, bodies and the service name."""
+
+    def __init__(self, app: WSGIApp, service_name: str | None = None, **settings: Any):
+        self.app = app
+        self.settings = load(service_name=service_name, **settings)
+        self.service_name = self.settings.service_name or _default_name()
+        if service_name:
+            set_process_service(service_name)
+        _ensure_configured(self.settings)
+        self._otel = OpenTelemetryMiddleware(self._capture, request_hook=self._request_hook,
+                                             response_hook=self._response_hook)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        return self._otel(environ, start_response)
+
+    def _capture(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        """Runs inside the span: name the speaker for nested client calls, tee the body."""
+        token = enter_service(self.service_name)
+        try:
+            iterable = self.app(environ, start_response)
+        finally:
+            leave_service(token)
+        span = environ.get(_SPAN)
+        if span is None or not self.settings.capture_bodies:
+            return iterable
+        try:
+            recorder = BodyRecorder(self.settings.body_limit)
+            return _ResponseTee(iterable, span, environ, recorder, self.settings)
+        except Exception as exc:  # noqa: BLE001
+            report("wsgi response capture", exc)
+            return iterable
+
+    def _request_hook(self, span: Any, environ: dict) -> None:
+        try:
+            self._on_request(span, environ)
+        except Exception as exc:  # noqa: BLE001
+            report("wsgi request capture", exc)
+
+    def _on_request(self, span: Any, environ: dict) -> None:
+        if not span.is_recording():
+            return
+        environ[_SPAN] = span
+        settings = self.settings
+        attributes: dict[str, Any] = {
+            A.SERVICE_NAME: self.service_name,
+            A.CAPTURED_BY: "wsgi",
+            A.HTTP_REQUEST_METHOD: environ.get("REQUEST_METHOD", ""),
+            A.URL_FULL: wsgiref.util.request_uri(environ, include_query=True),
+        }
+        user_agent = environ.get("HTTP_USER_AGENT")
+        if user_agent:
+            attributes[A.USER_AGENT_ORIGINAL] = user_agent
+        attributes.update(header_attributes("request", environ_headers(environ), redact=settings.redact,
+                                            extra_secret=settings.redact_headers))
+        span.set_attributes(attributes)
+        if settings.capture_bodies and environ.get("wsgi.input") is not None:
+            length = environ.get("CONTENT_LENGTH")
+            recorder = BodyRecorder(settings.body_limit, environ.get("CONTENT_TYPE"),
+                                    int(length) if length and str(length).isdigit() else None)
+            tee = TeeReader(environ["wsgi.input"], recorder)
+            environ["wsgi.input"] = tee
+            environ[_REQUEST_BODY] = recorder
+            environ[_INPUT] = tee
+
+    def _response_hook(self, span: Any, environ: dict, status: str, response_headers: list) -> None:
+        try:
+            self._on_response(span, environ, status, response_headers)
+        except Exception as exc:  # noqa: BLE001
+            report("wsgi response header capture", exc)
+
+    def _on_response(self, span: Any, environ: dict, status: str, response_headers: list) -> None:
+        if span.is_recording():
+            code, _, text = str(status).partition(" ")
+            attributes: dict[str, Any] = {A.STATUS_TEXT: text.strip()}
+            if code.isdigit():
+                attributes[A.HTTP_RESPONSE_STATUS_CODE] = int(code)
+            attributes.update(header_attributes("response", response_headers, redact=self.settings.redact,
+                                                extra_secret=self.settings.redact_headers))
+            span.set_attributes(attributes)
+            for name, value in response_headers:
+                if str(name).lower() == "content-type":
+                    environ[_RESPONSE_TYPE] = value
+        value = _traceresponse(span)
+        if value and isinstance(response_headers, list) and not any(
+                str(n).lower() == "traceresponse" for n, _ in response_headers):
+            response_headers.append(("traceresponse", value))
+
+
+_RESPONSE_TYPE = "otel_openstack.response_content_type"
+
+
+def _default_name() -> str:
+    from otel_openstack.capture.local import current_service
+
+    return current_service()
+
+
+def _ensure_configured(settings: Settings) -> None:
+    """Set up the SDK if nobody did (a paste filter in a service started by hand)."""
+    try:
+        from otel_openstack.distro import configure_if_unconfigured
+
+        configure_if_unconfigured(settings)
+    except Exception as exc:  # noqa: BLE001
+        report("OpenTelemetry set-up from the WSGI middleware", exc)
+
+
+def wrap(app: WSGIApp, service_name: str | None = None, **settings: Any) -> OpenStackWSGIMiddleware:
+    """``application = wrap(app, service_name="keystone")`` for apps built in code."""
+    return OpenStackWSGIMiddleware(app, service_name=service_name, **settings)
+
+
+def filter_factory(global_conf: dict, **local_conf: str) -> Callable[[WSGIApp], OpenStackWSGIMiddleware]:
+    """Paste entry point; ini keys are the setting fields (``service_name``, ``body_limit`` ...)."""
+    parsers = {s.field: s.parse for s in SETTINGS}
+    settings: dict[str, Any] = {}
+    for key, value in local_conf.items():
+        if key in parsers:
+            try:
+                settings[key] = parsers[key](value) if parsers[key] is not str else value
+            except ValueError as exc:
+                _logger.warning("otel-openstack: ignoring paste option %s: %s", key, exc)
+        else:
+            _logger.warning("otel-openstack: unknown paste option %s ignored", key)
+
+    def factory(app: WSGIApp) -> OpenStackWSGIMiddleware:
+        return OpenStackWSGIMiddleware(app, **settings)
+
+    return factory

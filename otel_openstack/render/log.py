@@ -1,0 +1,73 @@
+"""The request log (``requests.log`` / ``log.md``): the old tool's format.
+
+Per message one record, in :func:`~otel_openstack.model.types.messages`
+order (REQ, nested exchanges, RESP)::
+
+    <empty line>
+    ### (FROM) REQ >>> (TO) : METHOD FULL_URL
+    Header-Name: value
+    <empty line>
+    BODY
+    <empty line>
+
+and ``### (FROM) RESP <<< (TO) : STATUS_CODE STATUS_TEXT METHOD FULL_URL`` for
+the response; the caller stays first in both.  When no response arrived the
+status is replaced by ``ERROR <error text>``.  Every record ends with its own
+empty line and starts with one, so records are separated by two empty lines,
+exactly like the samples users know.
+
+Heading fields and header lines are made single-line
+(:func:`~otel_openstack.render.bodies.one_line`) so that no captured value can
+forge a record; bodies are written as is (see ``bodies``).
+"""
+
+from __future__ import annotations
+
+from otel_openstack.model.types import Exchange, Message, Trace, messages
+from otel_openstack.render.bodies import body_text, header_lines, one_line
+from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
+
+
+def render_log(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """The whole request log of ``trace``; empty string for an empty trace."""
+    return "".join(render_record(message, options) for message in messages(trace))
+
+
+def render_record(message: Message, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """One REQ or RESP record, newline-terminated."""
+    exchange = message.exchange
+    if message.is_request:
+        headers, body = exchange.request_headers, exchange.request_body
+    else:
+        headers, body = exchange.response_headers, exchange.response_body
+    lines = [
+        "",
+        record_heading(message),
+        *header_lines(headers, options),
+        "",
+        body_text(body),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def record_heading(message: Message) -> str:
+    """``### (FROM) REQ >>> (TO) : ...`` / ``### (FROM) RESP <<< (TO) : ...``."""
+    exchange = message.exchange
+    caller, callee = one_line(exchange.caller), one_line(exchange.callee)
+    request_line = _join(one_line(exchange.method), one_line(exchange.url))
+    if message.is_request:
+        return f"### ({caller}) REQ >>> ({callee}) : {request_line}"
+    return f"### ({caller}) RESP <<< ({callee}) : {_join(status_words(exchange), request_line)}"
+
+
+def status_words(exchange: Exchange) -> str:
+    """``201 Created``, or ``ERROR <text>`` when no response arrived (one line)."""
+    if exchange.status_code is None:
+        return _join("ERROR", one_line(exchange.error or "no response"))
+    return _join(str(exchange.status_code), one_line(exchange.status_text))
+
+
+def _join(*parts: str) -> str:
+    """Space-join the non-empty parts (an empty status text leaves no gap)."""
+    return " ".join(part for part in parts if part)

@@ -1,0 +1,155 @@
+"""OTLP JSON (``TracesData`` / ``ExportTraceServiceRequest``) -> SpanRecords.
+
+This is also the spool's and ``trace.json``'s format, so the CLI's "render
+now" and a later ``otel-openstack render`` read spans through this one
+function.  Ids may be hex (the OTLP JSON spec) or base64 (protobuf's JSON
+mapping, as Tempo writes them); ``batches`` (Tempo) is accepted as an alias
+of ``resourceSpans``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Iterable, Iterator, Mapping
+
+from otel_openstack.sources.errors import TraceInputError
+from otel_openstack.sources.spans import SpanRecord
+
+_KINDS = {
+    0: "internal", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer",
+    "SPAN_KIND_UNSPECIFIED": "internal", "SPAN_KIND_INTERNAL": "internal",
+    "SPAN_KIND_SERVER": "server", "SPAN_KIND_CLIENT": "client",
+    "SPAN_KIND_PRODUCER": "producer", "SPAN_KIND_CONSUMER": "consumer",
+}
+_STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset",
+           "STATUS_CODE_OK": "ok", "STATUS_CODE_ERROR": "error"}
+
+
+def decode_id(value: Any, length: int) -> str | None:
+    """Hex or base64 id -> lower-case hex of ``length`` bytes; None when absent/empty."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TraceInputError(f"span id is not a string: {value!r}")
+    if len(value) == length * 2:
+        try:
+            bytes.fromhex(value)
+            return value.lower()
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise TraceInputError(f"span id is neither hex nor base64: {value!r}") from None
+    if len(raw) != length:
+        raise TraceInputError(f"span id has {len(raw)} bytes, expected {length}: {value!r}")
+    hexed = raw.hex()
+    return None if set(hexed) == {"0"} else hexed
+
+
+def any_value(value: Mapping[str, Any]) -> Any:
+    """Decode an OTLP ``AnyValue`` (JSON mapping) into a Python value."""
+    if not isinstance(value, Mapping):
+        return value
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "arrayValue" in value:
+        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", []) or []]
+    if "kvlistValue" in value:
+        return {kv.get("key"): any_value(kv.get("value", {})) for kv in
+                (value["kvlistValue"] or {}).get("values", []) or []}
+    if "bytesValue" in value:
+        return value["bytesValue"]
+    return None
+
+
+def attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or ():
+        if isinstance(item, Mapping) and "key" in item:
+            value = any_value(item.get("value") or {})
+            out[str(item["key"])] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise TraceInputError(f"{name} is not a number: {value!r}") from None
+
+
+def spans_from_document(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
+    """Every span of one OTLP JSON document."""
+    if not isinstance(document, Mapping):
+        raise TraceInputError("OTLP JSON document is not an object")
+    resource_spans = document.get("resourceSpans", document.get("batches"))
+    if resource_spans is None:
+        raise TraceInputError("no resourceSpans in the OTLP JSON document")
+    if not isinstance(resource_spans, list):
+        raise TraceInputError("resourceSpans is not a list")
+    for rs in resource_spans:
+        if not isinstance(rs, Mapping):
+            raise TraceInputError("a resourceSpans entry is not an object")
+        resource = attributes((rs.get("resource") or {}).get("attributes"))
+        scope_spans = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) or []
+        for ss in scope_spans:
+            for span in (ss or {}).get("spans") or []:
+                yield _span(span, resource)
+
+
+def _span(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
+    if not isinstance(span, Mapping):
+        raise TraceInputError("a span is not an object")
+    trace_id = decode_id(span.get("traceId"), 16)
+    span_id = decode_id(span.get("spanId"), 8)
+    if not trace_id or not span_id:
+        raise TraceInputError("a span has no traceId or spanId")
+    status = span.get("status") or {}
+    events = tuple(
+        {"name": e.get("name", ""), "time_ns": _int(e.get("timeUnixNano"), "event time"),
+         "attributes": attributes(e.get("attributes"))}
+        for e in span.get("events") or [] if isinstance(e, Mapping)
+    )
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=decode_id(span.get("parentSpanId"), 8),
+        name=str(span.get("name", "")),
+        kind=_KINDS.get(span.get("kind", 0), "internal"),
+        start_ns=_int(span.get("startTimeUnixNano"), "startTimeUnixNano"),
+        end_ns=_int(span.get("endTimeUnixNano"), "endTimeUnixNano"),
+        attributes=attributes(span.get("attributes")),
+        resource=resource,
+        status_code=_STATUS.get(status.get("code", 0), "unset"),
+        status_message=str(status.get("message", "") or ""),
+        events=events,
+    )
+
+
+def parse_text(text: str) -> list[SpanRecord]:
+    """One JSON document, or JSON Lines (one document a line)."""
+    stripped = text.strip()
+    if not stripped:
+        raise TraceInputError("the trace file is empty")
+    try:
+        return list(spans_from_document(json.loads(stripped)))
+    except json.JSONDecodeError:
+        pass
+    spans: list[SpanRecord] = []
+    lines = [line for line in stripped.splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TraceInputError(f"line {number} is not valid JSON ({exc.msg})") from None
+        spans.extend(spans_from_document(document))
+    return spans
