@@ -36,7 +36,7 @@ def decode_id(value: Any, length: int) -> str | None:
     if len(value) == length * 2:
         try:
             bytes.fromhex(value)
-            return value.lower()
+            return None if set(value) == {"0"} else value.lower()
         except ValueError:
             pass
     try:
@@ -135,21 +135,31 @@ def _span(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
     )
 
 
-def parse_text(text: str) -> list[SpanRecord]:
-    """One JSON document, or JSON Lines (one document a line)."""
+def documents_from_text(text: str) -> list[dict[str, Any]]:
+    """One JSON document, or JSON Lines (one document a line), as parsed JSON."""
     stripped = text.strip()
     if not stripped:
         raise TraceInputError("the trace file is empty")
     try:
-        return list(spans_from_document(json.loads(stripped)))
-    except json.JSONDecodeError:
-        pass
-    spans: list[SpanRecord] = []
-    lines = [line for line in stripped.splitlines() if line.strip()]
-    for number, line in enumerate(lines, 1):
+        return [json.loads(stripped)]
+    except json.JSONDecodeError as exc:
+        whole = exc
+    documents = []
+    for number, line in enumerate(stripped.splitlines(), 1):
+        if not line.strip():
+            continue
         try:
-            document = json.loads(line)
+            documents.append(json.loads(line))
         except json.JSONDecodeError as exc:
+            if not documents:
+                # Not JSON Lines but one (pretty-printed) document, broken where
+                # the parser stopped: often the end of a truncated file.
+                raise TraceInputError(f"not valid JSON at line {whole.lineno}, column {whole.colno} "
+                                      f"({whole.msg})") from None
             raise TraceInputError(f"line {number} is not valid JSON ({exc.msg})") from None
-        spans.extend(spans_from_document(document))
-    return spans
+    return documents
+
+
+def parse_text(text: str) -> list[SpanRecord]:
+    """Every span of a document or of JSON Lines."""
+    return [span for document in documents_from_text(text) for span in spans_from_document(document)]
