@@ -74,10 +74,11 @@ def one_line(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else _percent(ch) for ch in text)
+    return "".join(ch if ch.isprintable() else percent_encode(ch) for ch in text)
 
 
-def _percent(ch: str) -> str:
+def percent_encode(ch: str) -> str:
+    """``ch`` as ``%XX`` escapes of its UTF-8 bytes (lone surrogates included)."""
     return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
 
 
@@ -104,7 +105,7 @@ def human_size(size: int) -> str:
 
 def size_text(size: int | None) -> str:
     """``16,384 bytes (16.0 KiB)``; exact count first, human form when >= 1 KiB."""
-    if size is None:
+    if size is None or size < 0:
         return "size unknown"
     exact = "1 byte" if size == 1 else f"{size:,} bytes"
     if size < 1024:
