@@ -40,7 +40,10 @@ class UnsafeSpoolError(OSError):
 
 def secure_dir(path: Path) -> Path:
     """Create ``path`` (and parents) 0700; refuse a symlink or a foreign owner."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:  # e.g. a dangling symlink: refused just below
+        pass
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise UnsafeSpoolError(f"{path} is not a plain directory")

@@ -128,7 +128,9 @@ def _unwrap_ours(cls: type) -> None:
     would remove theirs instead.
     """
     current = cls.__dict__.get("send")
-    if isinstance(current, wrapt.ObjectProxy) and getattr(current, "_self_wrapper", None) is not None \
+    # wrapt 2 moved FunctionWrapper under BaseObjectProxy (no longer an ObjectProxy).
+    proxy_type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+    if isinstance(current, proxy_type) and getattr(current, "_self_wrapper", None) is not None \
             and getattr(current._self_wrapper, "__qualname__", "").endswith("send_wrapper"):
         setattr(cls, "send", current.__wrapped__)
         return

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from opentelemetry import trace
+from opentelemetry.propagate import inject
+
 from otel_openstack.capture import client
 from otel_openstack.capture.guard import swallow
 from otel_openstack.settings import Settings
@@ -21,6 +24,11 @@ def hooks(settings: Settings) -> dict[str, Callable[..., None]]:
 
     @swallow("requests request capture")
     def request_hook(span: Any, request: Any) -> None:
+        # The upstream instrumentor injects ``traceparent`` only after this
+        # hook; inject the same value now, so the captured headers are exactly
+        # those sent (as for keystoneauth calls).
+        if request.headers is not None:
+            inject(request.headers, context=trace.set_span_in_context(span))
         client.on_request(span, request, settings, client.Endpoint(), "requests")
 
     @swallow("requests response capture")

@@ -126,16 +126,18 @@ class OpenStackWSGIMiddleware:
 
     def _capture(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         """Runs inside the span: name the speaker for nested client calls, tee the body."""
+        span = environ.get(_SPAN)
+        recorder = None
+        if span is not None and self.settings.capture_bodies:
+            recorder = BodyRecorder(self.settings.body_limit)
         token = enter_service(self.service_name)
         try:
-            iterable = self.app(environ, start_response)
+            iterable = self.app(environ, _start_response(start_response, recorder))
         finally:
             leave_service(token)
-        span = environ.get(_SPAN)
-        if span is None or not self.settings.capture_bodies:
+        if recorder is None:
             return iterable
         try:
-            recorder = BodyRecorder(self.settings.body_limit)
             return _ResponseTee(iterable, span, environ, recorder, self.settings)
         except Exception as exc:  # noqa: BLE001
             report("wsgi response capture", exc)
@@ -198,6 +200,32 @@ class OpenStackWSGIMiddleware:
 
 
 _RESPONSE_TYPE = "otel_openstack.response_content_type"
+
+
+def _start_response(start_response: StartResponse, recorder: BodyRecorder | None) -> StartResponse:
+    """The application's ``start_response``: a copy of its header list, a teed ``write()``.
+
+    ``traceresponse`` is appended to the list the response hook gets; an
+    application that hands the same list to every response would otherwise
+    keep the first request's value and send it with every later response.
+    Bytes sent through the legacy ``write()`` callable are part of the body.
+    """
+
+    def wrapped(status: str, headers: list, *args: Any, **kwargs: Any) -> Any:
+        write = start_response(status, list(headers), *args, **kwargs)
+        if recorder is None:
+            return write
+
+        def tee_write(data: bytes) -> Any:
+            try:
+                recorder.feed(data)
+            except Exception as exc:  # noqa: BLE001
+                report("wsgi response body capture", exc)
+            return write(data)
+
+        return tee_write
+
+    return wrapped
 
 
 def _default_name() -> str:

@@ -258,9 +258,21 @@ def build_trace(spans: Sequence[SpanRecord], trace_id: str | None = None,
 
     # Nest: the enclosing exchange is the first ancestor span that belongs to one.
     children: dict[str | None, list[str]] = {}
+    parent_of: dict[str, str | None] = {}
     for key in made:
         parent_key = _enclosing(by_id[key], by_id, owner, key, warnings)
+        parent_of[key] = parent_key
         children.setdefault(parent_key, []).append(key)
+
+    # Exchanges enclosing each other in a loop (corrupt parent links) are
+    # reachable from no top-level exchange: lift one of each loop to the top.
+    reachable = _subtree(children, None)
+    for key in sorted(made, key=lambda k: (made[k].start_ns, k)):
+        if key not in reachable:
+            warnings.append(f"cycle in parent links at span {key}; nested at top level")
+            children[parent_of[key]].remove(key)
+            children.setdefault(None, []).append(key)
+            reachable |= _subtree(children, key)
 
     def assemble(key: str) -> Exchange:
         kids = sorted(children.get(key, ()), key=lambda k: (made[k].start_ns, k))
@@ -280,6 +292,20 @@ def build_trace(spans: Sequence[SpanRecord], trace_id: str | None = None,
         output=str(root.attributes[A.CLI_OUTPUT]) if root is not None and root.attributes.get(A.CLI_OUTPUT) else None,
         warnings=tuple(warnings),
     )
+
+
+def _subtree(children: Mapping[str | None, list[str]], key: str | None) -> set[str]:
+    """Exchange keys below ``key`` (``None``: the top), ``key`` itself included."""
+    seen: set[str] = set()
+    stack = list(children.get(key, ()))
+    if key is not None:
+        stack.append(key)
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(children.get(current, ()))
+    return seen
 
 
 def _replace_children(exchange: Exchange, kids: tuple[Exchange, ...]) -> Exchange:
