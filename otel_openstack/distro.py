@@ -45,9 +45,10 @@ def environment_defaults(environ: dict[str, str] | os._Environ, argv0: str) -> d
             out[signal] = "none"
     if not environ.get("OTEL_SERVICE_NAME") and "service.name=" not in environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
         program = os.path.basename(argv0)
-        name = naming.process_name(argv0, {})
-        if program and name != program or program == "openstack":
-            out["OTEL_SERVICE_NAME"] = name
+        if program.endswith(".py"):
+            program = program[:-3]
+        if program in naming.PROGRAM_NAMES:
+            out["OTEL_SERVICE_NAME"] = naming.PROGRAM_NAMES[program]
     return out
 
 

@@ -60,7 +60,7 @@ URL_NAMES: tuple[tuple[str, str], ...] = (
 )
 
 #: Program names (``argv[0]`` basenames) -> participant name.
-_PROGRAM_NAMES: Mapping[str, str] = {
+PROGRAM_NAMES: Mapping[str, str] = {
     "openstack": "openstack",
     "keystone-wsgi-public": "keystone",
     "keystone-wsgi-admin": "keystone",
@@ -70,6 +70,13 @@ _PROGRAM_NAMES: Mapping[str, str] = {
     "nova-metadata-wsgi": "nova-metadata",
     "neutron-api": "neutron-server",
     "cinder-wsgi": "cinder-api",
+    # Programs that already carry devstack's name (non-WSGI services that
+    # call APIs: nova-compute -> placement, cinder-volume -> glance ...).
+    **{name: name for name in (
+        "glance-api", "nova-compute", "nova-conductor", "nova-scheduler", "nova-api",
+        "neutron-server", "cinder-api", "cinder-volume", "cinder-scheduler", "cinder-backup",
+        "swift-proxy-server", "heat-engine", "octavia-worker", "ironic-conductor",
+    )},
 }
 
 
@@ -149,4 +156,4 @@ def process_name(argv0: str | None = None, environ: Mapping[str, str] | None = N
     program = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv else ""))
     if program.endswith(".py"):
         program = program[:-3]
-    return _PROGRAM_NAMES.get(program, program or "unknown_service")
+    return PROGRAM_NAMES.get(program, program or "unknown_service")

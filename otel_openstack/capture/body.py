@@ -15,7 +15,7 @@ import logging
 from typing import Any, Callable, Iterable, Iterator
 
 from otel_openstack.capture import attributes as attrs
-from otel_openstack.capture.redact import redact_json_text
+from otel_openstack.capture.redact import redact_form_text, redact_json_text
 
 _logger = logging.getLogger(__name__)
 
@@ -95,10 +95,17 @@ class BodyRecorder:
             out[state_key] = attrs.BODY_BINARY
         else:
             out[state_key] = attrs.BODY_TEXT
-            out[content_key] = redact_json_text(text, redact_fields) if redact else text
+            out[content_key] = _redacted(text, self.content_type, redact_fields) if redact else text
             return out
         out[sha_key] = self._sha.hexdigest()
         return out
+
+
+def _redacted(text: str, content_type: str | None, redact_fields: Iterable[str]) -> str:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        return redact_form_text(text, redact_fields)
+    return redact_json_text(text, redact_fields)
 
 
 def _as_text(data: bytes, content_type: str | None) -> str | None:

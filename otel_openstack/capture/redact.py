@@ -92,8 +92,9 @@ def redact_json(document: Any, extra_fields: Iterable[str] = ()) -> Any:
                 if lowered in secret and value is not None and not isinstance(value, (dict, list)):
                     out[key] = MASK
                 elif lowered in secret and isinstance(value, (dict, list)):
-                    # e.g. {"password": {"user": {...}}}: keep the structure,
-                    # which documents the request, mask the leaves inside it.
+                    # e.g. {"password": {"user": {"name": ..., "password": ...}}}:
+                    # keep the structure, which documents the request; the
+                    # secret leaves inside carry secret names themselves.
                     out[key] = walk(value, lowered)
                 elif parent_key == "token" and lowered == "id" and isinstance(value, str):
                     out[key] = digest(value)
@@ -118,6 +119,24 @@ def redact_json_text(text: str, extra_fields: Iterable[str] = ()) -> str:
     except (ValueError, RecursionError):
         return text
     return json.dumps(redact_json(document, extra_fields), ensure_ascii=False, separators=(",", ":"))
+
+
+def redact_form_text(text: str, extra_fields: Iterable[str] = ()) -> str:
+    """Mask secret fields of an ``application/x-www-form-urlencoded`` body.
+
+    OAuth/OIDC token requests (keystone federation, ``v3oidcpassword``) send
+    ``password=...&client_secret=...`` this way.
+    """
+    from urllib.parse import parse_qsl, urlencode
+
+    secret = SECRET_FIELDS | {f.lower() for f in extra_fields}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return text
+    if not any(key.lower() in secret for key, _ in pairs):
+        return text
+    return urlencode([(key, MASK if key.lower() in secret else value) for key, value in pairs], safe="*")
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:

@@ -32,7 +32,10 @@ OFF = {"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
      {"OTEL_TRACES_EXPORTER": "otel_openstack", **OFF, "OTEL_SERVICE_NAME": "keystone"}),
     ({}, "/usr/local/bin/glance-wsgi-api",
      {"OTEL_TRACES_EXPORTER": "otel_openstack", **OFF, "OTEL_SERVICE_NAME": "glance-api"}),
-    # a program whose name is already the participant name is left to the SDK
+    # a program whose name already is devstack's participant name keeps it
+    ({}, "/usr/local/bin/nova-compute",
+     {"OTEL_TRACES_EXPORTER": "otel_openstack", **OFF, "OTEL_SERVICE_NAME": "nova-compute"}),
+    # an unknown program is left to the SDK
     ({}, "/usr/bin/some-tool", {"OTEL_TRACES_EXPORTER": "otel_openstack", **OFF}),
     ({"OTEL_TRACES_EXPORTER": ""}, "", {"OTEL_TRACES_EXPORTER": "otel_openstack", **OFF}),
 ])

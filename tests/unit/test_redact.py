@@ -123,3 +123,15 @@ def test_body_redaction_on_and_off() -> None:
     off = recorder.attributes("request", redact=False)
     assert on["http.request.body.content"] == '{"auth":{"identity":{"password":{"user":{"password":"***"}}}}}'
     assert off["http.request.body.content"] == body.decode()
+
+
+def test_form_encoded_secrets_are_masked_and_other_fields_kept() -> None:
+    recorder = BodyRecorder(1024, "application/x-www-form-urlencoded")
+    recorder.feed(b"grant_type=password&username=admin&password=s3cret&client_secret=abc%26def&scope=openid")
+    attributes = recorder.attributes("request", redact=True)
+    assert attributes["http.request.body.content"] == (
+        "grant_type=password&username=admin&password=***&client_secret=***&scope=openid")
+
+
+def test_form_encoded_body_without_secrets_is_unchanged() -> None:
+    assert redact.redact_form_text("a=1&b=%20x") == "a=1&b=%20x"
