@@ -54,6 +54,18 @@ def secure_dir(path: Path) -> Path:
     return path
 
 
+def secure_spool(spool: Path) -> Path:
+    """Secure the spool, and its per-user parent when it is our default location.
+
+    The default ``/tmp/otel-openstack-<uid>/spool`` has a predictable parent
+    in a shared directory: another user could create it first and watch or
+    swap what we write.  It must be ours and private too.
+    """
+    if spool.parent.name == f"otel-openstack-{os.getuid()}":
+        secure_dir(spool.parent)
+    return secure_dir(spool)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, 0600, never through a symlink."""
     tmp = path.with_name(f".tmp-{path.name}")
@@ -86,7 +98,7 @@ def write_spans(spool: Path, spans: Sequence[ReadableSpan]) -> int:
     by_trace: dict[str, list[ReadableSpan]] = {}
     for span in spans:
         by_trace.setdefault(f"{span.context.trace_id:032x}", []).append(span)
-    secure_dir(spool)
+    secure_spool(spool)
     written = 0
     for trace_id, group in by_trace.items():
         folder = secure_dir(trace_dir(spool, trace_id))

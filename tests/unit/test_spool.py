@@ -218,3 +218,21 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     assert count == 800
     assert ids == {i for batch in written for i in batch}
     assert len(list((root / f"{TRACE_A:032x}").iterdir())) == 80
+
+
+def test_default_spool_parent_is_made_private(tmp_path: Path) -> None:
+    parent = tmp_path / f"otel-openstack-{os.getuid()}"
+    parent.mkdir(mode=0o755)
+    os.chmod(parent, 0o755)
+    spool.secure_spool(parent / "spool")
+    assert parent.stat().st_mode & 0o777 == 0o700
+    assert (parent / "spool").stat().st_mode & 0o777 == 0o700
+
+
+def test_default_spool_parent_planted_as_symlink_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / f"otel-openstack-{os.getuid()}").symlink_to(elsewhere)
+    with pytest.raises(spool.UnsafeSpoolError):
+        spool.secure_spool(tmp_path / f"otel-openstack-{os.getuid()}" / "spool")
+    assert not (elsewhere / "spool").exists()
