@@ -1,0 +1,1 @@
+"""Subcommands of ``otel-openstack`` that live outside ``cli.py``; each module has ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""Putting the instrumentation into a deployment: paste ini edits (``paste_ini``)."""
