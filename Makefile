@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt examples/requirements.txt
 
 ## The main job: boot the local cloud, run the instrumented `openstack image create`,
 ## print the output folder (./otel-openstack/...), stop the cloud.
-demo: venv
+demo: $(STAMP)
 	$(PY) -m examples.demo
 
 ## The whole test suite (what .ci/run runs).
