@@ -16,17 +16,28 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from otel_openstack.model.build import NamingOptions, build_trace
 from otel_openstack.model.types import Trace
-from otel_openstack.render.log import render_log
-from otel_openstack.render.markdown import render_body_md
-from otel_openstack.render.mermaid import render_diagram
-from otel_openstack.render.options import RenderOptions
+from otel_openstack.render.legend import render_legend
+from otel_openstack.render.log import render_record
+from otel_openstack.render.markdown import render_section
+from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
+from otel_openstack.render.page import render_page
+from otel_openstack.render.split import render_parts
+from otel_openstack.render.structure import render_structured_diagram
+from otel_openstack.render.view import prepare
 from otel_openstack.sources.otlp_json import spans_from_document
 from otel_openstack.sources.spans import SpanRecord
 
 LOG_FILE = "requests.log"
 DIAGRAM_FILE = "diagram.md"
 BODY_FILE = "body.md"
+LEGEND_FILE = "legend.md"
+PAGE_FILE = "index.md"
 TRACE_FILE = "trace.json"
+
+
+def diagram_part_file(index: int) -> str:
+    """``diagram-1.md`` ...: written only when the diagram was split (``diagram.md`` stays whole)."""
+    return f"diagram-{index}.md"
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,31 @@ def merge_documents(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 def render(spans: Sequence[SpanRecord], options: RenderOptions | None = None,
            naming: NamingOptions | None = None, trace_id: str | None = None) -> Rendered:
-    """Pure: spans in, file texts out."""
-    options = options or RenderOptions()
+    """Pure: spans in, file texts out (``Rendered.trace`` is the trace as captured)."""
     trace = build_trace(spans, trace_id=trace_id, options=naming)
-    return Rendered(trace, {
-        LOG_FILE: render_log(trace, options),
-        DIAGRAM_FILE: render_diagram(trace, options),
-        BODY_FILE: render_body_md(trace, options),
-    })
+    return Rendered(trace, render_trace(trace, options or RenderOptions()))
+
+
+def render_trace(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, str]:
+    """Every text file of an output folder but ``trace.json``.
+
+    One :func:`~otel_openstack.render.view.prepare` (filters, loop collapsing,
+    placeholders) and one numbering, ``view.messages``, for every file:
+    ``requests.log``, ``diagram.md`` (whole), ``diagram-K.md`` (parts, only
+    when split), ``body.md``, ``legend.md`` (may be empty) and ``index.md``.
+    """
+    view = prepare(trace, options)
+    log = "".join(render_record(message, options) for message in view.messages)
+    body = "".join(render_section(message, options) for message in view.messages)
+    diagram = render_structured_diagram(view, options)
+    parts = render_parts(view, options)
+    legend = render_legend(view)
+    files = {LOG_FILE: log, DIAGRAM_FILE: diagram, BODY_FILE: body, LEGEND_FILE: legend}
+    for part, text in parts:
+        files[diagram_part_file(part.index)] = text
+    files[PAGE_FILE] = render_page(view, diagram=diagram, parts=parts, legend=legend, body=body, log=log,
+                                   log_name=LOG_FILE)
+    return files
 
 
 def render_documents(documents: Sequence[Mapping[str, Any]], options: RenderOptions | None = None,
@@ -77,11 +105,21 @@ def folder_name(trace: Trace, when: float | None = None) -> str:
     return f"{slug(trace.command or 'trace')}-{stamp}-{trace.trace_id[:8] or 'none'}"
 
 
+_PART_FILE = re.compile(r"diagram-[0-9]+\.md")
+
+
 def write_folder(folder: Path, files: Mapping[str, str]) -> Path:
-    """Write the texts, 0600 files in a 0700 folder; existing files are replaced."""
+    """Write the texts, 0600 files in a 0700 folder; existing files are replaced.
+
+    Diagram parts (``diagram-K.md``) of an earlier render that this one does
+    not have are removed, so a folder never mixes two renders' parts.
+    """
     from otel_openstack.exporters.spool import secure_dir, write_private
 
     secure_dir(folder)
+    for stale in folder.iterdir():
+        if _PART_FILE.fullmatch(stale.name) and stale.name not in files and not stale.is_dir():
+            stale.unlink()
     for name, text in files.items():
         target = folder / name
         if target.exists() and not target.is_symlink():

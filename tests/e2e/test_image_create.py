@@ -56,36 +56,67 @@ def test_cli_output_and_status_are_unchanged(run):
 
 
 def test_diagram_holds_the_whole_causal_sequence(run):
+    folder = _folder(run)
+    assert (folder / "diagram.md").read_text() == "\n".join([
+        # the CLI: version discovery and token at keystone
+        "openstack->>+keystone: GET /",
+        "keystone-->>-openstack: 300 MULTIPLE CHOICES /",
+        "openstack->>+keystone: POST /v3/auth/tokens",
+        "keystone-->>-openstack: 201 CREATED /v3/auth/tokens",
+        # the CLI discovers glance's versions
+        "openstack->>+glance-api: GET /",
+        "glance-api-->>-openstack: 300 Multiple Choices /",
+        # image record; glance-api validates the CLI's token at keystone meanwhile
+        "openstack->>+glance-api: POST /v2/images",
+        "opt glance-api validates the token",
+        "  glance-api->>+keystone: GET /",
+        "  keystone-->>-glance-api: 300 MULTIPLE CHOICES /",
+        "  glance-api->>+keystone: POST /v3/auth/tokens",
+        "  keystone-->>-glance-api: 201 CREATED /v3/auth/tokens",
+        "  glance-api->>+keystone: GET /v3/auth/tokens",
+        "  keystone-->>-glance-api: 200 OK /v3/auth/tokens",
+        "end",
+        "glance-api-->>-openstack: 201 Created /v2/images",
+        # image data (token validation is cached by keystonemiddleware now)
+        "openstack->>+glance-api: PUT /v2/images/{image_id}/file",
+        "glance-api-->>-openstack: 204 No Content /v2/images/{image_id}/file",
+        # python-openstackclient >= 6 shows the image as stored
+        "openstack->>+glance-api: GET /v2/images/{image_id}",
+        "glance-api-->>-openstack: 200 OK /v2/images/{image_id}",
+    ]) + "\n"
+
+
+def test_folder_needs_no_hand_edits(run):
+    """Placeholders with their legend, sections numbered as the arrows, a box around token validation, a page."""
     done, _, _ = run
     folder = _folder(run)
     image_id = json.loads(done.stdout)["id"]
-    lines = (folder / "diagram.md").read_text().replace(image_id, "IMAGE").splitlines()
-    messages = [line for line in lines if "->>" in line or "-->>" in line]
-    assert messages == [
-        # the CLI: version discovery and token at keystone
-        "openstack->>keystone: GET /",
-        "keystone-->>openstack: 300 MULTIPLE CHOICES /",
-        "openstack->>keystone: POST /v3/auth/tokens",
-        "keystone-->>openstack: 201 CREATED /v3/auth/tokens",
-        # the CLI discovers glance's versions
-        "openstack->>glance-api: GET /",
-        "glance-api-->>openstack: 300 Multiple Choices /",
-        # image record; glance-api validates the CLI's token at keystone meanwhile
-        "openstack->>glance-api: POST /v2/images",
-        "glance-api->>keystone: GET /",
-        "keystone-->>glance-api: 300 MULTIPLE CHOICES /",
-        "glance-api->>keystone: POST /v3/auth/tokens",
-        "keystone-->>glance-api: 201 CREATED /v3/auth/tokens",
-        "glance-api->>keystone: GET /v3/auth/tokens",
-        "keystone-->>glance-api: 200 OK /v3/auth/tokens",
-        "glance-api-->>openstack: 201 Created /v2/images",
-        # image data (token validation is cached by keystonemiddleware now)
-        "openstack->>glance-api: PUT /v2/images/IMAGE/file",
-        "glance-api-->>openstack: 204 No Content /v2/images/IMAGE/file",
-        # python-openstackclient >= 6 shows the image as stored
-        "openstack->>glance-api: GET /v2/images/IMAGE",
-        "glance-api-->>openstack: 200 OK /v2/images/IMAGE",
-    ]
+    diagram = (folder / "diagram.md").read_text()
+    body = (folder / "body.md").read_text()
+    legend = (folder / "legend.md").read_text()
+    page = (folder / "index.md").read_text()
+    # placeholders: no raw id in the diagram or the section headings; the legend gives the value
+    assert image_id not in diagram
+    assert image_id not in "\n".join(re.findall(r"^### .*$", body, re.M))
+    assert legend == f'!!! note "Placeholders"\n    - `{{image_id}}`: `{image_id}`\n'
+    # section (N) is the N-th arrow, with the same text
+    arrows = re.findall(r"^ *\S+?(?:-->>|->>)[+-]?\S+: (.*)$", diagram, re.M)
+    sections = re.findall(r"^### \((\d+)\) (.*)$", body, re.M)
+    assert [int(n) for n, _ in sections] == list(range(1, len(arrows) + 1)) and len(arrows) == 18
+    assert [text for _, text in sections] == arrows
+    # a labelled box around glance-api's token validation (arrows 8 to 13)
+    box = diagram.split("opt glance-api validates the token\n", 1)[1].split("\nend\n", 1)[0]
+    assert re.findall(r": (.*)$", box, re.M) == [text for _, text in sections[7:13]]
+    assert "GET /v3/auth/tokens" in box
+    # the page: title, command, whole diagram, legend, sections, log; nothing to include by hand
+    assert page.startswith("# openstack image create\n\n## Command\n\n``` bash\n$ openstack image create")
+    assert "``` mermaid\nsequenceDiagram\n    autonumber\n    openstack->>+keystone: GET /\n" in page
+    assert legend.rstrip("\n") + "\n\n## Request / Response\n\n" + body.strip("\n") in page
+    assert '## Full Log\n\n??? quote "requests.log"\n    ``` text title="requests.log" linenums="1"\n' in page
+    assert "--8<--" not in page
+    # 18 messages: under the default split size, so no parts
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "body.md", "diagram.md", "index.md", "legend.md", "requests.log", "trace.json"]
 
 
 def test_log_and_body_show_the_same_exchanges_with_headers_and_bodies(run):
@@ -138,5 +169,5 @@ def test_saved_trace_renders_again_to_the_same_files(run, tmp_path):
     done = subprocess.run([str(venv_bin_dir() / "otel-openstack"), "render", str(folder), "-o", str(again)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    for name in ("requests.log", "diagram.md", "body.md"):
+    for name in ("requests.log", "diagram.md", "body.md", "legend.md", "index.md"):
         assert (again / name).read_text() == (folder / name).read_text(), name
