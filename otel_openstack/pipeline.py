@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from otel_openstack.model.build import NamingOptions, build_trace
 from otel_openstack.model.types import Trace
 from otel_openstack.render.legend import render_legend
-from otel_openstack.render.log import render_record
+from otel_openstack.render.log import log_for_markdown, render_record
 from otel_openstack.render.markdown import render_section
 from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
 from otel_openstack.render.page import render_page
@@ -28,6 +28,7 @@ from otel_openstack.sources.otlp_json import spans_from_document
 from otel_openstack.sources.spans import SpanRecord
 
 LOG_FILE = "requests.log"
+LOG_MD_FILE = "log.md"
 DIAGRAM_FILE = "diagram.md"
 BODY_FILE = "body.md"
 LEGEND_FILE = "legend.md"
@@ -68,7 +69,8 @@ def render_trace(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> dict
 
     One :func:`~otel_openstack.render.view.prepare` (filters, loop collapsing,
     placeholders) and one numbering, ``view.messages``, for every file:
-    ``requests.log``, ``diagram.md`` (whole), ``diagram-K.md`` (parts, only
+    ``requests.log``, ``log.md`` (the log, safe to include in a page's fence),
+    ``diagram.md`` (whole), ``diagram-K.md`` (parts, only
     when split), ``body.md``, ``legend.md`` (may be empty) and ``index.md``.
     """
     view = prepare(trace, options)
@@ -77,7 +79,8 @@ def render_trace(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> dict
     diagram = render_structured_diagram(view, options)
     parts = render_parts(view, options)
     legend = render_legend(view)
-    files = {LOG_FILE: log, DIAGRAM_FILE: diagram, BODY_FILE: body, LEGEND_FILE: legend}
+    files = {LOG_FILE: log, LOG_MD_FILE: log_for_markdown(log), DIAGRAM_FILE: diagram, BODY_FILE: body,
+             LEGEND_FILE: legend}
     for part, text in parts:
         files[diagram_part_file(part.index)] = text
     files[PAGE_FILE] = render_page(view, diagram=diagram, parts=parts, legend=legend, body=body, log=log,

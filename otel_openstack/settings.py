@@ -11,8 +11,10 @@ logged once and the default is used.  The README table is generated from
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -44,9 +46,18 @@ def _parse_int(value: str) -> int:
 
 
 def _parse_float(value: str) -> float:
+    """Seconds: finite, >= 0 and small enough to be a timeout (``nan`` would wait forever)."""
     number = float(value.strip())
-    if number < 0:
-        raise ValueError(f"expected a number >= 0, got {value!r}")
+    if not math.isfinite(number) or number < 0 or number > threading.TIMEOUT_MAX:
+        raise ValueError(f"expected a number of seconds >= 0, got {value!r}")
+    return number
+
+
+def _parse_millis(value: str) -> int:
+    """Milliseconds, within what a timeout may be."""
+    number = _parse_int(value)
+    if number > threading.TIMEOUT_MAX * 1000:
+        raise ValueError(f"expected at most {int(threading.TIMEOUT_MAX * 1000)} ms, got {value!r}")
     return number
 
 
@@ -101,7 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
             "How long the CLI waits, at most, for the spans of the services it called. Default `5`."),
     Setting("OTEL_OPENSTACK_EXPORT_TIMEOUT", "export_timeout", _parse_float,
             "Upper bound, in seconds, that other exporters (OTLP) may add to the CLI's exit. Default `3`."),
-    Setting("OTEL_OPENSTACK_FLUSH_MILLIS", "flush_millis", _parse_int,
+    Setting("OTEL_OPENSTACK_FLUSH_MILLIS", "flush_millis", _parse_millis,
             "How often services hand finished spans to the spool, in ms. Default `100`."),
     Setting("OTEL_OPENSTACK_SERVICE_TYPE_NAMES", "service_type_names", _parse_map,
             "Extra or overriding service-type -> name mappings, e.g. `image=glance,baremetal=ironic-api`."),
@@ -109,6 +120,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Extra URL-prefix or `:port` -> name mappings, e.g. `/image=glance-api,:8774=nova-api`."),
     Setting("OTEL_OPENSTACK_WRITE_OUTPUTS", "write_outputs", _parse_bool,
             "Write the output folder when a CLI command ends. Default `true`."),
+    Setting("OTEL_OPENSTACK_FILTERS", "filters", str,
+            "A filter file (ours, or the old tool's `should_not_hook.json`): exchanges it matches are "
+            "left out of the outputs, never out of the capture. See docs/filters.md."),
+    Setting("OTEL_OPENSTACK_PLACEHOLDERS", "placeholders", str,
+            "A JSON file of extra placeholder rules (`[{\"pattern\": REGEX, \"name\": NAME}]`), tried "
+            "before the built-in ones. See docs/placeholders.md."),
 )
 
 
@@ -131,9 +148,24 @@ class Settings:
     service_type_names: tuple[tuple[str, str], ...] = ()
     url_names: tuple[tuple[str, str], ...] = ()
     write_outputs: bool = True
+    filters: str = ""
+    placeholders: str = ""
 
 
 _FIELDS = {f.name for f in fields(Settings)}
+
+#: (variable, value) pairs already reported: every load() of a process reads the
+#: environment again, and a bad value must be logged once, not once per load.
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def _report_once(name: str, raw: str, exc: ValueError) -> None:
+    with _reported_lock:
+        if (name, raw) in _reported:
+            return
+        _reported.add((name, raw))
+    _logger.warning("otel-openstack: ignoring %s: %s", name, exc)
 
 
 def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -153,9 +185,20 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         try:
             values[setting.field] = setting.parse(raw)
         except ValueError as exc:
-            _logger.warning("otel-openstack: ignoring %s: %s", setting.env, exc)
+            _report_once(setting.env, raw, exc)
     unknown = set(overrides) - _FIELDS
     if unknown:
         raise TypeError(f"unknown otel-openstack setting(s): {', '.join(sorted(unknown))}")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
+
+
+def markdown_table() -> str:
+    """The README's settings table (``python -m otel_openstack.settings`` prints it)."""
+    rows = ["| variable | keyword | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.env}` | `{s.field}` | {s.doc} |" for s in SETTINGS]
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -111,7 +111,7 @@ class OpenStackDocsExporter(SpanExporter):
 
     def finish_command(self, trace_id: str, held: list[ReadableSpan]) -> Path | None:
         from otel_openstack import pipeline
-        from otel_openstack.render.options import RenderOptions
+        from otel_openstack.render.options import options_from_settings
 
         if not self.settings.write_outputs:
             return None
@@ -121,7 +121,7 @@ class OpenStackDocsExporter(SpanExporter):
                             len(missing), self.settings.wait_seconds, ", ".join(sorted(missing)))
         rendered = pipeline.render_documents(
             documents,
-            RenderOptions(hide_propagation_headers=not self.settings.show_propagation_headers),
+            options_from_settings(self.settings),
             NamingOptions(self.settings.service_type_names, self.settings.url_names),
             trace_id=trace_id,
         )

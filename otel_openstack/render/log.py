@@ -23,6 +23,8 @@ forge a record; bodies are written as is (see ``bodies``).
 
 from __future__ import annotations
 
+import re
+
 from otel_openstack.model.types import Exchange, Message, Trace, messages
 from otel_openstack.render.bodies import body_text, header_lines, one_line
 from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
@@ -71,3 +73,28 @@ def status_words(exchange: Exchange) -> str:
 def _join(*parts: str) -> str:
     """Space-join the non-empty parts (an empty status text leaves no gap)."""
     return " ".join(part for part in parts if part)
+
+
+_FENCE_CLOSER = re.compile(r"^\s*(`{3,}|~{3,})\s*$")
+#: Put in front of a line that would close the including page's fence.
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def log_for_markdown(log: str) -> str:
+    """``log.md``: the log, safe to include inside a page's ``` fence (as the seed page does).
+
+    Two lines of a captured body could escape that fence: a bare fence line
+    (it would close the page's fence and let the rest render as HTML) and a
+    ``--8<--`` line (pymdownx.snippets would include that file).  The first gets
+    an invisible zero-width space in front, the second snippets' own ``;``
+    escape, which snippets removes when it renders.  Line breaks are made
+    ``\n`` first, as Markdown would (a lone ``\r`` in a body starts a line
+    there too); every other byte is the log's.
+    """
+    from otel_openstack.render.markdown import escape_snippet_marker
+
+    lines = log.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(
+        ZERO_WIDTH_SPACE + line if _FENCE_CLOSER.match(line) else escape_snippet_marker(line)
+        for line in lines
+    )

@@ -45,8 +45,8 @@ The tests:
   ``on*`` attribute or ``<script>`` reached the article, ``/etc/passwd`` was
   not included.
 * ``test_hostile_diagram_labels_show_literally`` and
-  ``test_hostile_request_log_in_seed_page``: strict xfails, each naming a known
-  bug (see their reasons); they turn red when the bug is fixed, to be unmarked.
+  ``test_hostile_request_log_in_seed_page``: block labels and notes show
+  literally, and ``log.md`` is safe to include the way the seed includes its log.
 * ``test_a_mermaid_syntax_error_is_caught``: the checks are not blind.
 * ``test_image_create_site`` (marker ``cloud``): the folder the instrumented
   ``openstack image create`` writes on the real local cloud, as its own page
@@ -738,12 +738,6 @@ def test_hostile_fragments_in_seed_page(browser, hostile_folder, tmp_path):
 
 
 @pytest.mark.site
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "renderer/Mermaid bug: Mermaid wraps opt block labels to the block's width and breaks "
-    "words inside the entity codes the renderer writes (#35; #58; #59; #37;), so a wrapped "
-    "label shows 'a:bﬂ-', '°°59;c\\x03-', '&#-35;' instead of ';', '#'. Minimal: "
-    "openstack->glance-api POST /v2/images/a:b;c#d with a nested glance-api->glance-api "
-    "exchange (a narrow self-call block). Remove this marker when block labels are safe to wrap."))
 def test_hostile_diagram_labels_show_literally(hostile_page):
     """Every text of the diagram (block labels and notes too) is free of entity codes."""
     site, shown = hostile_page
@@ -753,13 +747,6 @@ def test_hostile_diagram_labels_show_literally(hostile_page):
 
 
 @pytest.mark.site
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "hazard for hand-written pages: requests.log writes bodies as is, so including it the way "
-    "the seed page includes log.md (??? quote + ``` text fence + --8<--) is unsafe: a body "
-    "line '```' closes the page's fence (a body '```\\n<img src=x onerror=...>' runs a script) "
-    "and a body line '--8<-- \"/etc/passwd\"' is executed by pymdownx.snippets (nested include). "
-    "index.md inlines the log safely. Remove this marker when the folder has a log.md that is safe "
-    "to include this way."))
 def test_hostile_request_log_in_seed_page(browser, hostile_folder, tmp_path):
     """The seed page's collapsed request log (--8<-- include), with the hostile bodies in it."""
     trace, folder = hostile_folder
