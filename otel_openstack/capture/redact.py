@@ -68,10 +68,43 @@ def digest(value: str) -> str:
     return "{SHA256}" + hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+#: Raw secret values this process has redacted, so free text (the CLI's own
+#: output: ``openstack token issue`` prints a token) can be scrubbed of them.
+_seen: dict[str, str] = {}
+_SEEN_MAX = 4096
+_MIN_SECRET = 8  # shorter values would scrub ordinary words
+
+
+def remember(value: str, replacement: str) -> None:
+    if len(value) >= _MIN_SECRET and len(_seen) < _SEEN_MAX:
+        _seen[value] = replacement
+
+
+def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """``text`` with every remembered secret (and ``extra_secrets``) replaced.
+
+    Tokens become their digest, as in the headers; other secrets ``***``.
+    Longest first, so a secret containing another is replaced whole.
+    """
+    pairs = dict(_seen)
+    for secret in extra_secrets:
+        if secret and len(secret) >= 4:
+            pairs.setdefault(secret, MASK)
+    for secret in sorted(pairs, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, pairs[secret])
+    return text
+
+
 def redact_header(name: str, value: str, extra: Iterable[str] = ()) -> str:
     lowered = name.lower()
     if lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra}:
-        return digest(value)
+        hashed = digest(value)
+        remember(value, hashed)
+        scheme, _, credential = value.partition(" ")  # "Bearer <token>"
+        if credential:
+            remember(credential, hashed)
+        return hashed
     return value
 
 

@@ -77,3 +77,21 @@ def test_failing_command_records_its_exit_code(cli: None, spans: Any, capsys: py
 def test_uninstrumented_shell_makes_no_span(spans: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--os-auth-type", "none", "module", "list"]) == 0
     assert spans.get_finished_spans() == ()
+
+
+def test_command_output_is_kept_as_written(cli: None, spans: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--os-auth-type", "none", "module", "list", "-f", "json"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("{") and "openstackclient" in out
+    assert root(spans).attributes["openstack.cli.output"] == out
+
+
+def test_a_secret_printed_by_the_command_is_scrubbed_from_the_kept_output(
+        cli: None, spans: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    # The "password" is a word the command prints: it must not be kept in clear.
+    assert run(["--os-auth-type", "none", "--os-password", "openstackclient", "module", "list",
+                "-f", "json"]) == 0
+    out = capsys.readouterr().out
+    assert '"openstackclient"' in out  # the user's terminal gets the real output
+    kept = root(spans).attributes["openstack.cli.output"]
+    assert kept == out.replace("openstackclient", "***")

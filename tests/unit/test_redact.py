@@ -135,3 +135,11 @@ def test_form_encoded_secrets_are_masked_and_other_fields_kept() -> None:
 
 def test_form_encoded_body_without_secrets_is_unchanged() -> None:
     assert redact.redact_form_text("a=1&b=%20x") == "a=1&b=%20x"
+
+
+def test_tokens_seen_in_headers_are_scrubbed_from_free_text() -> None:
+    token = "gAAAAABtoken-value-for-scrub-test"
+    hashed = redact.redact_header("X-Subject-Token", token)
+    bearer = redact.redact_header("Authorization", "Bearer bearer-credential-123")
+    text = f'{{"id": "{token}"}} and bearer-credential-123 and pw-secret-1'
+    assert redact.scrub(text, ["pw-secret-1"]) == f'{{"id": "{hashed}"}} and {bearer} and ***'
