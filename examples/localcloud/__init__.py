@@ -1,4 +1,4 @@
-"""A real local OpenStack cloud (keystone + glance) for demos and tests.
+"""A real local OpenStack cloud (keystone + glance, optionally swift) for demos and tests.
 
 See examples.localcloud.cloud for the why and the state folder layout.
 """

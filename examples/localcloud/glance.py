@@ -16,6 +16,18 @@ Why these settings:
   then caches validated tokens in-process.
 * file store in the state folder; no ``image_cache_dir``: the cache
   prefetcher worker blocks gunicorn's shutdown.
+* with swift (``LocalCloud(swift=True)``): glance_store's swift driver is
+  the default store, single-tenant, as on devstack: images go to the
+  ``glance`` container of the ``service`` project's account, with the
+  credentials of a ``swift_store_config_file`` reference (the glance service
+  user and keystone's v3 URL as ``auth_address``: what the driver uses). No
+  ``swift_store_auth_version``/``swift_store_auth_address``: both are
+  deprecated for removal (glance_store 5 speaks keystone v3 only and warns
+  when they are set). ``swift_store_create_container_on_put`` creates the
+  container on a fresh swift (LocalCloud makes it at boot anyway, see
+  cloud.LocalCloud._create_glance_container). python-swiftclient
+  talks to swift with plain ``requests``, which opentelemetry-instrument
+  captures in glance (see otel_openstack.instrumentation.requests).
 """
 
 from __future__ import annotations
@@ -64,6 +76,10 @@ class GlancePaths:
     def locks(self) -> Path:
         return self.root / "locks"
 
+    @property
+    def swift_store_config(self) -> Path:
+        return self.root / "glance-swift-store.conf"
+
 
 @dataclass(frozen=True)
 class GlanceAuth:
@@ -73,6 +89,12 @@ class GlanceAuth:
     username: str
     password: str
     project: str = "service"
+
+
+#: Name of the reference in glance's swift store config file.
+SWIFT_REFERENCE = "ref1"
+#: Where glance_store's swift driver puts images (its default, as on devstack).
+SWIFT_CONTAINER = "glance"
 
 
 def shipped_paste_ini() -> Path:
@@ -139,7 +161,41 @@ def write_paste(paths: GlancePaths, middleware: bool) -> Path:
     return paths.paste
 
 
-def render_config(paths: GlancePaths, auth: GlanceAuth, public_url: str) -> str:
+def _store_section(paths: GlancePaths, auth: GlanceAuth, swift: bool) -> str:
+    if not swift:
+        return f"""\
+[glance_store]
+stores = file
+default_store = file
+filesystem_store_datadir = {paths.images}
+"""
+    return f"""\
+[glance_store]
+stores = file, swift
+default_store = swift
+filesystem_store_datadir = {paths.images}
+swift_store_config_file = {paths.swift_store_config}
+default_swift_reference = {SWIFT_REFERENCE}
+swift_store_container = {SWIFT_CONTAINER}
+swift_store_create_container_on_put = True
+"""
+
+
+def render_swift_store_config(auth: GlanceAuth) -> str:
+    """glance_store's swift reference: the glance service user, keystone v3."""
+    return f"""\
+[{SWIFT_REFERENCE}]
+user = {auth.project}:{auth.username}
+key = {auth.password}
+auth_address = {auth.keystone_url}/v3
+user_domain_id = default
+project_domain_id = default
+"""
+
+
+def render_config(
+    paths: GlancePaths, auth: GlanceAuth, public_url: str, swift: bool = False
+) -> str:
     """Return glance-api.conf for a glance whose files live under ``paths``."""
     return f"""\
 [DEFAULT]
@@ -167,24 +223,26 @@ user_domain_name = Default
 project_domain_name = Default
 interface = public
 
-[glance_store]
-stores = file
-default_store = file
-filesystem_store_datadir = {paths.images}
-
+{_store_section(paths, auth, swift)}
 [oslo_concurrency]
 lock_path = {paths.locks}
 """
 
 
 def write_config(
-    paths: GlancePaths, auth: GlanceAuth, public_url: str, middleware: bool
+    paths: GlancePaths,
+    auth: GlanceAuth,
+    public_url: str,
+    middleware: bool,
+    swift: bool = False,
 ) -> Path:
     """Create glance's folders, paste file and config; return the config path."""
     for folder in (paths.root, paths.images, paths.staging, paths.locks):
         folder.mkdir(parents=True, exist_ok=True)
     write_paste(paths, middleware)
-    paths.config.write_text(render_config(paths, auth, public_url))
+    if swift:
+        paths.swift_store_config.write_text(render_swift_store_config(auth))
+    paths.config.write_text(render_config(paths, auth, public_url, swift))
     return paths.config
 
 

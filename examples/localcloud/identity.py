@@ -1,4 +1,4 @@
-"""Register glance in keystone through keystone's REST API.
+"""Register glance (and swift) in keystone through keystone's REST API.
 
 Why REST and not ``openstack`` CLI calls: each CLI run costs ~1.5 s of
 imports; the handful of calls below take a few milliseconds each with the
@@ -8,7 +8,8 @@ user and the identity service.
 What glance needs: a ``service`` project, a ``glance`` user with the
 ``service`` and ``admin`` roles there (keystonemiddleware validates tokens
 with it), and an ``image`` service with public and internal endpoints in
-the catalog, so the CLI finds glance.
+the catalog, so the CLI finds glance. swift's proxy needs the same, with a
+``swift`` user and an ``object-store`` service.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class IdentityClient:
         )
         self.token = headers["X-Subject-Token"]
 
-    def _find_id(self, collection: str, name: str) -> str:
+    def find_id(self, collection: str, name: str) -> str:
+        """The ID of the ``collection`` member named ``name`` (projects, roles ...)."""
         _, payload = self._call("GET", f"/{collection}?name={name}")
         items = payload[collection]
         if not items:
@@ -90,7 +92,7 @@ class IdentityClient:
     ) -> None:
         """Create a service user, its role grants, the service and endpoints."""
         try:
-            project_id = self._find_id("projects", project)
+            project_id = self.find_id("projects", project)
         except LookupError:
             project_id = self.create(
                 "projects",
@@ -105,7 +107,7 @@ class IdentityClient:
              "enabled": True},
         )
         for role in roles:
-            role_id = self._find_id("roles", role)
+            role_id = self.find_id("roles", role)
             self._call(
                 "PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}"
             )

@@ -28,7 +28,7 @@ class CloudError(RuntimeError):
 
 
 class PortInUseError(CloudError):
-    """gunicorn could not bind: another program took the port we picked."""
+    """A service could not bind: another program took the port we picked."""
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -247,7 +247,9 @@ def wait_http(
             pass
         if proc.poll() is not None:
             tail = log_tail(log_path)
-            error = PortInUseError if "Address already in use" in tail else CloudError
+            # gunicorn's words, then swift's (get_socket gives up after bind_timeout).
+            in_use = "Address already in use" in tail or "Could not bind to" in tail
+            error = PortInUseError if in_use else CloudError
             raise error(
                 f"{name} exited with status {proc.returncode} before answering"
                 f" {url}; log {log_path}:\n{tail}"

@@ -8,6 +8,9 @@ evolves, so they live here and nowhere else:
   with the OTEL_* environment below, glance's authenticated paste pipelines
   get our ``otel_openstack`` filter (placement: PASTE_FILTER_BEFORE) and
   keystone's app is wrapped by ``otel_openstack.instrumentation.wsgi.wrap``.
+  With swift, its proxy is started the same way, with our filter first in
+  its paste pipeline (examples.localcloud.swift); swift's storage servers
+  are not traced (the proxy talks to them with its own HTTP client).
 * ``middleware=False``: plain services, no OpenTelemetry at all (useful while
   the instrumentation is broken, or to compare timings).
 """

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,32 @@ def test_image_create_becomes_active(cloud: LocalCloud, tmp_path: Path) -> None:
     assert image["size"] == image_file.stat().st_size
     assert image["disk_format"] == "qcow2"
     assert image["virtual_size"] == 1 << 20
+
+
+def test_swift_cloud_boots_stores_images_in_swift_and_stops(tmp_path: Path) -> None:
+    """``swift=True``: four more servers, glance's store in swift, nothing in /etc."""
+    etc_swift_before = Path("/etc/swift").exists()
+    cloud = LocalCloud(tmp_path / "state", middleware=False, swift=True)
+    with cloud:
+        assert cloud.is_running()
+        # swift reads its config and rings from the state folder (swift_dir) ...
+        assert sorted(p.name for p in cloud.swift_dir.glob("*.ring.gz")) == [
+            "account.ring.gz", "container.ring.gz", "object.ring.gz"]
+        # (the policy's alias shows that swift read our swift.conf, not /etc's)
+        with urllib.request.urlopen(f"{cloud.swift_url}/info", timeout=30) as resp:
+            policies = json.loads(resp.read())["swift"]["policies"]
+        assert [(p["name"], p["aliases"]) for p in policies] == [("Policy-0", "Policy-0, localcloud")]
+        # ... and the CLI finds it in keystone's catalog, per project.
+        endpoints = json.loads(openstack(
+            cloud, "endpoint", "list", "--service", "object-store", "-f", "json").stdout)
+        assert {e["URL"] for e in endpoints} == {f"{cloud.swift_url}/v1/AUTH_%(project_id)s"}
+        image_file = make_qcow2(tmp_path / "cirros.qcow2", virtual_size=1 << 20)
+        image = json.loads(openstack(
+            cloud, "image", "create", "--disk-format", "qcow2",
+            "--file", str(image_file), "--public", "cirros", "-f", "json").stdout)
+        assert image["status"] == "active"
+        data = list((cloud.state_dir / "swift" / "srv").rglob("*.data"))
+        assert [p.stat().st_size for p in data] == [image_file.stat().st_size]
+        assert not any(cloud.images_dir.iterdir())
+    assert not cloud.is_running()
+    assert Path("/etc/swift").exists() == etc_swift_before
