@@ -116,7 +116,7 @@ def test_folder_needs_no_hand_edits(run):
     assert "--8<--" not in page
     # 18 messages: under the default split size, so no parts
     assert sorted(p.name for p in folder.iterdir()) == [
-        "body.md", "diagram.md", "index.md", "legend.md", "requests.log", "trace.json"]
+        "body.md", "diagram.md", "index.md", "legend.md", "log.md", "requests.log", "trace.json"]
 
 
 def test_log_and_body_show_the_same_exchanges_with_headers_and_bodies(run):
@@ -169,5 +169,5 @@ def test_saved_trace_renders_again_to_the_same_files(run, tmp_path):
     done = subprocess.run([str(venv_bin_dir() / "otel-openstack"), "render", str(folder), "-o", str(again)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    for name in ("requests.log", "diagram.md", "body.md", "legend.md", "index.md"):
+    for name in ("requests.log", "log.md", "diagram.md", "body.md", "legend.md", "index.md"):
         assert (again / name).read_text() == (folder / name).read_text(), name

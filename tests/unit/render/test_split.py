@@ -43,7 +43,7 @@ def ex(caller: str, callee: str, path: str, children: tuple[Exchange, ...] = ())
 def test_parts_pack_top_level_exchanges_and_continue_the_numbering() -> None:
     files = render_trace(image_create_trace(), RenderOptions(split_size=4))
     assert sorted(files) == ["body.md", "diagram-1.md", "diagram-2.md", "diagram-3.md", "diagram.md", "index.md",
-                             "legend.md", "requests.log"]
+                             "legend.md", "log.md", "requests.log"]
     assert (files["diagram-1.md"], files["diagram-2.md"], files["diagram-3.md"]) == (PART_1, PART_2, PART_3)
     # diagram.md stays whole; the parts are exactly its lines, cut between top-level exchanges
     whole = render_trace(image_create_trace())["diagram.md"]
@@ -102,4 +102,4 @@ def test_a_new_render_removes_parts_it_does_not_have(tmp_path) -> None:
     (folder / "diagram-notes.md").write_text("mine")
     write_folder(folder, render_trace(image_create_trace()))
     assert sorted(p.name for p in folder.iterdir()) == [
-        "body.md", "diagram-notes.md", "diagram.md", "index.md", "legend.md", "requests.log"]
+        "body.md", "diagram-notes.md", "diagram.md", "index.md", "legend.md", "log.md", "requests.log"]
