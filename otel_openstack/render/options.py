@@ -124,7 +124,8 @@ def options_from_args(args: argparse.Namespace, settings: Any = None) -> RenderO
     Raises :class:`~otel_openstack.render.filters.RuleFileError` (a
     ``TraceInputError``: one line on stderr, exit status 2) for an unusable
     file.  Without ``--placeholder-rules`` the file named by the
-    ``placeholders`` setting (``OTEL_OPENSTACK_PLACEHOLDERS``) is used;
+    ``placeholders`` setting (``OTEL_OPENSTACK_PLACEHOLDERS``) is used, and
+    without ``--filters`` the ``filters`` setting (``OTEL_OPENSTACK_FILTERS``);
     propagation headers show when ``--show-propagation-headers`` or the
     ``show_propagation_headers`` setting asks.  ``settings`` defaults to
     :func:`otel_openstack.settings.load`.
@@ -134,7 +135,11 @@ def options_from_args(args: argparse.Namespace, settings: Any = None) -> RenderO
 
         settings = load()
     filters: list[FilterRule] = []
-    for path in getattr(args, "filters", None) or ():
+    filter_files = list(getattr(args, "filters", None) or ())
+    if not filter_files and getattr(settings, "filters", None):
+        # the CLI's own folder was rendered with OTEL_OPENSTACK_FILTERS: so is this one
+        filter_files = [settings.filters]
+    for path in filter_files:
         filters.extend(load_filters(path))
     rules_file = getattr(args, "placeholder_rules", None)
     if rules_file is None:

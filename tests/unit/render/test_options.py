@@ -111,3 +111,15 @@ def test_propagation_headers_show_when_the_flag_or_the_setting_asks() -> None:
     assert not options_from_args(parse(), SimpleNamespace(show_propagation_headers=True)).hide_propagation_headers
     assert not options_from_args(parse("--show-propagation-headers"), NO_SETTINGS).hide_propagation_headers
     assert options_from_args(parse(), SimpleNamespace(show_propagation_headers=False)).hide_propagation_headers
+
+
+def test_re_render_uses_the_filters_setting_unless_filters_are_given(tmp_path) -> None:
+    setting = tmp_path / "setting.json"
+    setting.write_text(json.dumps({"from": "glance-api", "to": "keystone", "urls": ["/v3/auth/tokens"]}))
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps({"from": "openstack", "to": "keystone", "urls": ["/"]}))
+    settings = SimpleNamespace(filters=str(setting))
+    from_setting = options_from_args(parse(), settings).filters
+    assert [(r.callers, r.callees) for r in from_setting] == [(("glance-api",), ("keystone",))]
+    from_flag = options_from_args(parse("--filters", str(given)), settings).filters
+    assert [(r.callers, r.callees) for r in from_flag] == [(("openstack",), ("keystone",))]
