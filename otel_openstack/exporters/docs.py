@@ -125,6 +125,9 @@ class OpenStackDocsExporter(SpanExporter):
             NamingOptions(self.settings.service_type_names, self.settings.url_names),
             trace_id=trace_id,
         )
+        if rendered.trace.warnings:
+            _logger.warning("otel-openstack: %d problem(s) in trace %s, rendered as far as possible: %s",
+                            len(rendered.trace.warnings), trace_id, "; ".join(rendered.trace.warnings[:5]))
         folder = Path(self.settings.output_dir) / pipeline.folder_name(rendered.trace)
         pipeline.write_folder(folder, rendered.files)
         self.written.append(folder)
