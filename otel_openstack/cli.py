@@ -32,6 +32,7 @@ from otel_openstack.render.options import add_render_arguments, options_from_arg
 from otel_openstack.sources import detect, live
 from otel_openstack.sources.errors import TraceInputError
 from otel_openstack.sources.spans import SpanRecord
+from otel_openstack.commands._args import positive_seconds
 
 EXIT_OK = 0
 EXIT_INPUT = 2
@@ -181,16 +182,6 @@ def _lookback(text: str) -> Duration:
     return seconds
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
-    return value
-
-
 def _limit(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number above 0, not {text!r}")
@@ -210,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--jaeger", metavar="URL",
                              help="read from a running Jaeger instead (its query/UI address, "
                                   "e.g. http://127.0.0.1:16686)")
-        command.add_argument("--timeout", type=_positive, default=live.DEFAULT_TIMEOUT, metavar="SECONDS",
+        command.add_argument("--timeout", type=positive_seconds, default=live.DEFAULT_TIMEOUT, metavar="SECONDS",
                              help=f"for --jaeger: give up after this long (default {live.DEFAULT_TIMEOUT:g})")
         command.add_argument("--partial", action="store_true",
                              help="read what can be read from damaged input (a truncated last line, "

@@ -30,6 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from otel_openstack.commands._args import positive_seconds
+
 PROG = "otel-openstack"
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -42,16 +44,6 @@ def _say(message: str) -> None:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -79,7 +71,7 @@ def register(subparsers: Any) -> None:
                        help="use the local cloud running in DIR (python -m examples.localcloud up --state DIR)")
     run.add_argument("--swift", action="store_true",
                      help="with --local-cloud: add swift as glance's image store, as on devstack")
-    run.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    run.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                      help=f"give up on one command after this long (default {DEFAULT_TIMEOUT:g})")
     run.add_argument("--keep-work", action="store_true",
                      help="keep the work folder (the scenario's files) and the local cloud's state folder")

@@ -40,7 +40,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from otel_openstack.model.types import Exchange, Trace
 from otel_openstack.sources.errors import TraceInputError
@@ -56,6 +56,9 @@ _ANY_SEGMENT = "[^/]+"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _OLD_KEYS = ("from", "to", "method", "urls")
 _OUR_KEYS = frozenset(_OLD_KEYS)
+
+
+T = TypeVar("T")
 
 
 class RuleFileError(TraceInputError):
@@ -134,19 +137,27 @@ def apply_filters(trace: Trace, rules: Iterable[FilterRule]) -> tuple[Trace, int
     return replace(trace, exchanges=roots), hidden
 
 
-def load_filters(path: str | Path) -> tuple[FilterRule, ...]:
-    """Rules from a filter file (either format); :class:`RuleFileError` when unusable."""
+def load_rule_file(path: str | Path, kind: str, parse: Callable[[str], T]) -> T:
+    """Read and parse a user's rule file; any problem is one :class:`RuleFileError` line.
+
+    ``kind`` names the file in the message (``filter``, ``placeholder``).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RuleFileError(f"{path}: no such filter file") from None
+        raise RuleFileError(f"{path}: no such {kind} file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleFileError(f"{path}: cannot read it ({exc})") from None
     try:
-        return parse_filters(text)
+        return parse(text)
     except ValueError as exc:
         raise RuleFileError(f"{path}: {exc}") from None
+
+
+def load_filters(path: str | Path) -> tuple[FilterRule, ...]:
+    """Rules from a filter file (either format); :class:`RuleFileError` when unusable."""
+    return load_rule_file(path, "filter", parse_filters)
 
 
 def parse_filters(text: str) -> tuple[FilterRule, ...]:

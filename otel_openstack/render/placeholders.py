@@ -50,7 +50,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from otel_openstack.model.types import Exchange, Trace
-from otel_openstack.render.filters import RuleFileError
+from otel_openstack.render.filters import load_rule_file
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _HEX32 = r"[0-9a-fA-F]{32}"
@@ -256,17 +256,7 @@ def _url_with_path(url: str, old_path: str, new_path: str) -> str:
 
 def load_placeholder_rules(path: str | Path) -> tuple[PlaceholderRule, ...]:
     """User rules from a JSON file (see ``docs/placeholders.md``)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuleFileError(f"{path}: no such placeholder file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError(f"{path}: cannot read it ({exc})") from None
-    try:
-        return parse_placeholder_rules(text)
-    except ValueError as exc:
-        raise RuleFileError(f"{path}: {exc}") from None
+    return load_rule_file(path, "placeholder", parse_placeholder_rules)
 
 
 def parse_placeholder_rules(text: str) -> tuple[PlaceholderRule, ...]:
