@@ -38,6 +38,7 @@ _logger = logging.getLogger(__name__)
 _SPAN = "otel_openstack.span"
 _REQUEST_BODY = "otel_openstack.request_body"
 _INPUT = "otel_openstack.input"
+_TEE = "otel_openstack.response_tee"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -54,10 +55,11 @@ class _ResponseTee:
     """The application's response iterable, teed; ``close()`` records the bodies.
 
     The upstream middleware calls ``close()`` exactly once, before it ends the
-    span, which is the last moment the span takes attributes.
+    span, which is the last moment the span takes attributes.  ``recorder`` is
+    None when bodies are not captured: the tee then only passes chunks on.
     """
 
-    def __init__(self, iterable: Iterable[Any], span: Any, environ: dict, recorder: BodyRecorder,
+    def __init__(self, iterable: Iterable[Any], span: Any, environ: dict, recorder: BodyRecorder | None,
                  settings: Settings):
         self._iterable = iterable
         self._span = span
@@ -66,16 +68,28 @@ class _ResponseTee:
         self._settings = settings
         self._finished = False
         self._closed = False
+        self._skipped = False
+
+    @property
+    def app_iterable(self) -> Iterable[Any]:
+        return self._iterable
+
+    def skip(self) -> None:
+        """Iterate as empty: the server closed the response before asking for any of it."""
+        self._skipped = True
 
     def __iter__(self) -> Iterator[Any]:
+        if self._skipped:
+            return
         for chunk in self._iterable:
-            self._feed(chunk)
+            if self._recorder is not None:
+                self._feed(chunk)
             yield chunk
         self._finished = True
 
     def _feed(self, chunk: Any) -> None:
         try:
-            self._recorder.feed(chunk)
+            self._recorder.feed(chunk)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001
             report("wsgi response body capture", exc)
 
@@ -88,7 +102,8 @@ class _ResponseTee:
             if close is not None:
                 close()
         finally:
-            self._record()
+            if self._recorder is not None:
+                self._record()
 
     @swallow("wsgi body recording")
     def _record(self) -> None:
@@ -108,6 +123,53 @@ class _ResponseTee:
         self._span.set_attributes(attributes)
 
 
+class _ServerResult:
+    """What the server gets for a lazy body: the upstream middleware's generator, plus a safe ``close()``.
+
+    PEP 3333 servers call ``close()`` when the request is over, which may be
+    before they iterated at all (the client left, a filter above replaced the
+    response).  Closing a generator that never started skips its ``finally``,
+    where upstream closes the app's iterable, ends the span and detaches the
+    request's context; so here the generator is run to its end over an empty
+    body instead: everything is cleaned up, nothing is pulled from the app.
+    """
+
+    def __init__(self, generator: Iterator[Any], tee: _ResponseTee):
+        self._generator = generator
+        self._tee = tee
+        self._started = False
+
+    def __iter__(self) -> Iterator[Any]:
+        self._started = True
+        return self._generator
+
+    def close(self) -> None:
+        if not self._started:
+            self._started = True
+            self._tee.skip()
+            next(self._generator, None)
+        self._generator.close()
+
+
+def _server_result(result: Iterable[Any], tee: _ResponseTee | None) -> Iterable[Any]:
+    """The upstream generator made as transparent to the server as the app's own result.
+
+    A list or tuple body is already in memory: servers take its ``len()``
+    (wsgiref adds ``Content-Length`` when it has one block) or iterate it twice
+    (eventlet.wsgi sums the chunk lengths first), which a generator defeats.
+    It is passed through now, which also ends the span, and the server gets a
+    list of the same chunks.
+    """
+    if tee is None:
+        return result
+    if isinstance(tee.app_iterable, (list, tuple)):
+        try:
+            return list(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+    return _ServerResult(iter(result), tee)
+
+
 class OpenStackWSGIMiddleware:
     """Wrap a WSGI app: SERVER spans with headers, bodies and the service name."""
 
@@ -122,7 +184,8 @@ class OpenStackWSGIMiddleware:
                                              response_hook=self._response_hook)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        return self._otel(environ, start_response)
+        result = self._otel(environ, start_response)
+        return _server_result(result, environ.pop(_TEE, None))
 
     def _capture(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         """Runs inside the span: name the speaker for nested client calls, tee the body."""
@@ -135,13 +198,13 @@ class OpenStackWSGIMiddleware:
             iterable = self.app(environ, _start_response(start_response, recorder))
         finally:
             leave_service(token)
-        if recorder is None:
-            return iterable
         try:
-            return _ResponseTee(iterable, span, environ, recorder, self.settings)
+            tee = _ResponseTee(iterable, span, environ, recorder, self.settings)
         except Exception as exc:  # noqa: BLE001
             report("wsgi response capture", exc)
             return iterable
+        environ[_TEE] = tee
+        return tee
 
     def _request_hook(self, span: Any, environ: dict) -> None:
         try:
