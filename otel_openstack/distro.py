@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from typing import Any
 
 from opentelemetry import trace
@@ -105,6 +106,85 @@ class BoundedProcessor(SpanProcessor):
         return self._bounded(self.inner.force_flush, min(timeout_millis, int(self.timeout * 1000)))
 
 
+class _Taken(SpanExporter):
+    """Delegates to an exporter, telling ``taken`` how many spans each export takes off the queue."""
+
+    def __init__(self, inner: SpanExporter, taken: Any):
+        self.inner = inner
+        self._taken = taken
+
+    def export(self, spans: Any) -> Any:
+        self._taken(len(spans))
+        return self.inner.export(spans)
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class SpoolProcessor(BatchSpanProcessor):
+    """The batch processor of our exporters: it never drops a span.
+
+    The SDK's processor drops spans once ``max_queue_size`` wait, which a busy
+    service reaches as soon as its export thread gets less CPU than its request
+    threads (measured: 6 to 12 % of 10,000 requests lost on 3 gunicorn workers,
+    "Queue full, dropping Span.").  For us a lost span is a hole in a command's
+    documentation, and spooling one span costs well under a millisecond, after
+    its response was sent: so past the limit, the thread that ends a span
+    spools it itself, and overload slows that thread instead of losing data.
+    Memory stays bounded by the queue size.
+    """
+
+    def __init__(self, exporter: SpanExporter, schedule_delay_millis: float, max_queue_size: int | None = None):
+        if max_queue_size is None:
+            try:
+                max_queue_size = int(os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE", "2048"))
+            except ValueError:
+                max_queue_size = 2048
+        self._exporter = exporter
+        self._limit = max_queue_size
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+        super().__init__(_Taken(exporter, self._taken), max_queue_size=max_queue_size,
+                         schedule_delay_millis=schedule_delay_millis)
+        forked = weakref.WeakMethod(self._forked)
+
+        def after_fork_in_child() -> None:
+            method = forked()
+            if method is not None:
+                method()
+
+        os.register_at_fork(after_in_child=after_fork_in_child)
+
+    def _taken(self, count: int) -> None:
+        with self._waiting_lock:
+            self._waiting = max(0, self._waiting - count)
+
+    def _forked(self) -> None:
+        # The child's queue starts empty (the SDK re-creates it after fork).
+        self._waiting_lock = threading.Lock()
+        self._waiting = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not (span.context and span.context.trace_flags.sampled):
+            return
+        with self._waiting_lock:
+            queued = self._waiting < self._limit
+            if queued:
+                self._waiting += 1
+        if queued:
+            super().on_end(span)
+            return
+        try:
+            self._exporter.export([span])
+        except Exception as exc:  # noqa: BLE001 - our exporters report their own failures
+            from otel_openstack.capture.guard import report
+
+            report("spooling a span from the request thread", exc)
+
+
 def processor_factory(settings: Settings):  # type: ignore[no-untyped-def]
     """The ``export_span_processor`` given to the SDK configurator."""
 
@@ -113,7 +193,7 @@ def processor_factory(settings: Settings):  # type: ignore[no-untyped-def]
         from otel_openstack.exporters.spool import SpoolSpanExporter
 
         if isinstance(exporter, (OpenStackDocsExporter, SpoolSpanExporter)):
-            return BatchSpanProcessor(exporter, schedule_delay_millis=max(1, settings.flush_millis))
+            return SpoolProcessor(exporter, schedule_delay_millis=max(1, settings.flush_millis))
         return BoundedProcessor(BatchSpanProcessor(exporter), settings.export_timeout)
 
     return make

@@ -145,7 +145,7 @@ def test_processor_factory(tmp_path: Any) -> None:
     ours = make(SpoolSpanExporter(settings))
     other = make(_Exporter())
     try:
-        assert type(ours) is BatchSpanProcessor
+        assert isinstance(ours, BatchSpanProcessor)
         assert isinstance(other, BoundedProcessor)
         assert other.timeout == 1.5
         assert type(other.inner) is BatchSpanProcessor
