@@ -1,0 +1,1 @@
+"""Benchmarks of otel-openstack: middleware overhead, streaming, CLI, renderer (``make bench``)."""
