@@ -12,10 +12,11 @@ product token of its User-Agent.  Names follow devstack's process names
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from typing import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 #: Official service type -> devstack process name.
 SERVICE_TYPE_NAMES: Mapping[str, str] = {
@@ -107,9 +108,28 @@ def name_for_service_type(service_type: str | None,
     return extra.get(canonical) or SERVICE_TYPE_NAMES.get(canonical)
 
 
+#: RFC 3986's appendix B: splits any string, valid URL or not.
+_URI_PARTS = re.compile(r"^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?")
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit(url)``, or the RFC 3986 split when urllib refuses the URL.
+
+    urllib raises ValueError for URLs a span may well carry (``http://[::1/x``,
+    a bracket missing; a port out of range is only raised on ``.port``): one
+    such span must not make the whole trace unrenderable, so its parts are
+    taken as they are written.
+    """
+    try:
+        return urlsplit(url)
+    except ValueError:
+        scheme, netloc, path, query, fragment = _URI_PARTS.match(url).groups()  # type: ignore[union-attr]
+        return SplitResult(scheme or "", netloc or "", path or "", query or "", fragment or "")
+
+
 def name_for_url(url: str, overrides: Iterable[tuple[str, str]] = ()) -> str:
     """Name a callee from its URL alone: user rules first, then devstack's layout."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = parts.path or "/"
     try:
         port = parts.port

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import http.client
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from otel_openstack import naming
 from otel_openstack.capture import attributes as A
@@ -236,7 +235,7 @@ def _exchange(client: SpanRecord | None, server: SpanRecord | None, options: Nam
         callee=callee,
         method=method,
         url=url,
-        path=urlsplit(url).path or "/",
+        path=naming.split_url(url).path or "/",
         status_code=code,
         status_text=_status_text(sides, code),
         request_headers=req_headers,
@@ -391,7 +390,7 @@ def _unique(spans: Iterable[SpanRecord], warnings: list[str]) -> dict[str, SpanR
 
 
 def _same_request(outer: SpanRecord, inner: SpanRecord) -> bool:
-    a, b = urlsplit(span_url(outer)), urlsplit(span_url(inner))
+    a, b = naming.split_url(span_url(outer)), naming.split_url(span_url(inner))
     return _method(outer) == _method(inner) and (a.path or "/", a.query) == (b.path or "/", b.query)
 
 

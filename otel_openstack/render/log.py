@@ -18,7 +18,8 @@ exactly like the samples users know.
 
 Heading fields and header lines are made single-line
 (:func:`~otel_openstack.render.bodies.one_line`) so that no captured value can
-forge a record; bodies are written as is (see ``bodies``).
+forge a record; bodies are written as is (see ``bodies``), except a body line
+that reads like a record heading, which gets a zero-width space in front.
 """
 
 from __future__ import annotations
@@ -47,10 +48,29 @@ def render_record(message: Message, options: RenderOptions = DEFAULT_OPTIONS) ->
         record_heading(message),
         *header_lines(headers, options),
         "",
-        body_text(body),
+        unforgeable(body_text(body)),
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: A line that readers (people and scripts) take for a record heading; a lone
+#: ``\r`` ends a line too, as editors and Markdown take it.
+_HEADING = re.compile(r"(?:^|(?<=\r))### \([^\r\n]*\) (?:REQ >>>|RESP <<<) \([^\r\n]*\) : ", re.M)
+
+
+def unforgeable(text: str) -> str:
+    """``text`` with every line that looks like a record heading defused.
+
+    A captured body is written as is, so a body holding an empty line then
+    ``### (a) REQ >>> (b) : DELETE ...`` would add a record to the log for
+    every reader that splits on headings (the log's only structure).  Such a
+    line gets an invisible zero-width space in front; every other byte is the
+    body's.
+    """
+    if "### (" not in text:
+        return text
+    return _HEADING.sub(lambda m: ZERO_WIDTH_SPACE + m.group(0), text)
 
 
 def record_heading(message: Message) -> str:

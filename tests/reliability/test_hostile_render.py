@@ -335,8 +335,6 @@ def test_hostile_render_figures(figures) -> None:
     figures.measure("render_exchanges", sum(_FIGURES_SEEN))
 
 
-@pytest.mark.xfail(strict=True, reason="render/log.py writes text bodies as is: a body line "
-                   "'### (a) REQ >>> (b) : ...' after an empty line forges a record (reported)")
 @settings(max_examples=60, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(traces(forge=True))
@@ -345,7 +343,6 @@ def test_log_never_gains_a_record_from_a_body(case: tuple[list[SpanRecord], int]
     assert log_records(pipeline.render(spans).files[pipeline.LOG_FILE]) == 2 * exchanges
 
 
-@pytest.mark.xfail(strict=True, reason="render/log.py writes text bodies as is: a forged record (reported)")
 def test_minimal_reproducer_a_text_body_forges_a_log_record() -> None:
     client = SpanRecord(TRACE_ID, "00000000000000a1", None, "POST", "client", 1, 2, {
         "http.request.method": "POST", "url.full": "http://127.0.0.1/x", "openstack.service.name": "openstack",
@@ -358,9 +355,6 @@ def test_minimal_reproducer_a_text_body_forges_a_log_record() -> None:
     assert log_records(log) == 2, log
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="model/build.py (and naming.callee_name) call urllib's "
-                   "urlsplit on url.full unguarded: 'http://[::1/x' raises ValueError('Invalid IPv6 URL') and the "
-                   "whole trace fails to render (reported)")
 def test_minimal_reproducer_a_malformed_url_fails_the_whole_render() -> None:
     client = SpanRecord(TRACE_ID, "00000000000000a1", None, "GET", "client", 1, 2, {
         "http.request.method": "GET", "url.full": "http://[::1/x", "openstack.service.name": "openstack",

@@ -97,3 +97,16 @@ def test_process_name_from_program(argv0: str, name: str) -> None:
 
 def test_process_name_prefers_otel_service_name() -> None:
     assert naming.process_name("/usr/bin/openstack", {"OTEL_SERVICE_NAME": "my-cli"}) == "my-cli"
+
+
+@pytest.mark.parametrize("url, netloc, path", [
+    ("http://[::1/x", "[::1", "/x"),
+    ("http://127.0.0.1:9292/v2/images?limit=1", "127.0.0.1:9292", "/v2/images"),
+])
+def test_split_url_takes_urls_urllib_refuses(url: str, netloc: str, path: str) -> None:
+    parts = naming.split_url(url)
+    assert (parts.netloc, parts.path) == (netloc, path)
+
+
+def test_name_for_a_url_urllib_refuses_is_its_host() -> None:
+    assert naming.name_for_url("http://[::1/x") == "::1"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sample_trace import CREATE, TOKEN, VALIDATE, VERSIONS, image_create_trace
 
 from otel_openstack.model.types import Body, Exchange, Message, Trace
 from otel_openstack.render import RenderOptions, render_log
-from otel_openstack.render.log import render_record, status_words
+from otel_openstack.render.log import render_record, status_words, unforgeable
 
 EXPECTED_LOG = """
 ### (openstack) REQ >>> (keystone) : GET http://192.0.2.10/identity/
@@ -264,3 +266,15 @@ def test_records_follow_messages_order_for_siblings() -> None:
         "### (glance-api) RESP <<< (keystone)",
         "### (openstack) RESP <<< (glance-api)",
     ]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("a\n\n### (x) REQ >>> (y) : GET /", "a\n\n\u200b### (x) REQ >>> (y) : GET /"),
+    ("### (x) RESP <<< (y) : 200 OK GET /\nb", "\u200b### (x) RESP <<< (y) : 200 OK GET /\nb"),
+    ("a\r\r### (x) REQ >>> (y) : GET /", "a\r\r\u200b### (x) REQ >>> (y) : GET /"),
+    ("a\r\n### (x) REQ >>> (y) : GET /", "a\r\n\u200b### (x) REQ >>> (y) : GET /"),
+    ("### (x) is not a heading\n#### (x) REQ >>> (y) : GET /", "### (x) is not a heading\n#### (x) REQ >>> (y) : GET /"),
+    ("x ### (x) REQ >>> (y) : GET /", "x ### (x) REQ >>> (y) : GET /"),
+])
+def test_a_body_line_that_reads_as_a_heading_is_defused(body: str, expected: str) -> None:
+    assert unforgeable(body) == expected
