@@ -28,6 +28,7 @@ from pathlib import Path
 
 from examples.localcloud import CloudError, LocalCloud, make_qcow2
 from examples.localcloud.cloud import clean_environ, venv_bin_dir
+from examples.localcloud.tracing import otlp_env
 
 #: Environment of the traced CLI, on top of the cloud's OS_* variables.
 CLI_TRACING_ENV = {
@@ -56,6 +57,7 @@ def cli_env(cloud: LocalCloud, output_dir: Path) -> dict[str, str]:
     env = clean_environ()
     env.update(cloud.cli_env())
     env.update(CLI_TRACING_ENV)
+    env.update(otlp_env())
     env["OTEL_OPENSTACK_OUTPUT_DIR"] = str(output_dir)
     return env
 

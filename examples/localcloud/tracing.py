@@ -17,7 +17,9 @@ evolves, so they live here and nowhere else:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Mapping
 
 #: Module of the lead's WSGI middleware (paste filter_factory and wrap()).
 MIDDLEWARE_MODULE = "otel_openstack.instrumentation.wsgi"
@@ -39,16 +41,36 @@ TRACING_ENV: dict[str, str] = {
 }
 
 
-def service_env(service_name: str, spool_dir: Path, middleware: bool) -> dict[str, str]:
+#: The caller's variables that reach the services and the demo's CLI although
+#: other OTEL_* variables are scrubbed (see cloud.clean_environ): a user who
+#: runs ``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 make demo`` wants
+#: the whole trace in Jaeger, the services' spans included.
+OTLP_PREFIX = "OTEL_EXPORTER_OTLP_"
+OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def otlp_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's OTLP exporter settings, with OTLP added to the exporters when an endpoint is set."""
+    environ = os.environ if environ is None else environ
+    passed = {key: value for key, value in environ.items() if key.startswith(OTLP_PREFIX)}
+    if any(environ.get(key) for key in OTLP_ENDPOINTS):
+        passed["OTEL_TRACES_EXPORTER"] = "otel_openstack,otlp"
+    return passed
+
+
+def service_env(service_name: str, spool_dir: Path, middleware: bool,
+                environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment variables that switch tracing on or off for one service.
 
     LOCALCLOUD_MIDDLEWARE is read by examples.localcloud.wsgi_keystone
-    (glance gets the filter through its paste file instead).
+    (glance gets the filter through its paste file instead).  ``environ`` is
+    the caller's environment (default ``os.environ``), for its OTLP settings.
     """
     if not middleware:
         return {"LOCALCLOUD_MIDDLEWARE": "0"}
     return {
         **TRACING_ENV,
+        **otlp_env(environ),
         "OTEL_SERVICE_NAME": service_name,
         "OTEL_OPENSTACK_SPOOL_DIR": str(spool_dir),
         "LOCALCLOUD_MIDDLEWARE": "1",

@@ -280,3 +280,34 @@ def test_a_dead_or_hung_backend_costs_neither_outputs_nor_status(run_cli, good_r
     print(f"{backend} {protocol} backend: CLI took {run.seconds:.1f}s, {delay:+.1f}s against a working backend")
     assert delay <= EXPORT_TIMEOUT + MARGIN
     assert cloud.is_running()  # the services never talk to the backend: untouched
+
+
+def test_an_otlp_endpoint_in_the_callers_environment_reaches_the_local_clouds_services(
+        image, tmp_path_factory, monkeypatch):
+    """``OTEL_EXPORTER_OTLP_ENDPOINT=... make demo``: Jaeger gets the services' spans too, in the CLI's trace.
+
+    The local cloud scrubs the caller's OTEL_* variables, except the OTLP
+    exporter's (examples.localcloud.tracing.otlp_env): before that, only the
+    CLI's spans reached the backend.
+    """
+    from examples.localcloud import LocalCloud
+
+    receiver = HttpReceiver()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    output_dir = tmp_path_factory.mktemp("otlp-services-out")
+    try:
+        with LocalCloud(tmp_path_factory.mktemp("otlp-services-cloud"), middleware=True) as cloud:
+            done = subprocess.run(cli_command(venv_bin_dir(), image), env=cli_env(cloud, output_dir),
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0, done.stderr
+        # The cloud is stopped: every service flushed its batch on the way out.
+        spans = received_spans(receiver.requests)
+    finally:
+        receiver.close()
+    (folder,) = output_dir.glob("openstack-image-create-*")
+    trace_id = Run(done, 0.0, folder).trace_spans()[0].trace_id
+    servers = {span.service_name for span in spans if span.kind == "server" and span.trace_id == trace_id}
+    assert {"keystone", "glance-api"} <= servers
+    assert any(span.service_name == "openstack" and span.trace_id == trace_id for span in spans)
