@@ -116,16 +116,25 @@ def write_folder(folder: Path, files: Mapping[str, str]) -> Path:
 
     Diagram parts (``diagram-K.md``) of an earlier render that this one does
     not have are removed, so a folder never mixes two renders' parts.
+    ``trace.json`` goes first: when the disk fills up half-way, what is left
+    is the trace, from which ``otel-openstack render`` makes the rest later;
+    a folder this call created and could put nothing in is removed again.
     """
     from otel_openstack.exporters.spool import secure_dir, write_private
 
+    created = not folder.exists()
     secure_dir(folder)
-    for stale in folder.iterdir():
-        if _PART_FILE.fullmatch(stale.name) and stale.name not in files and not stale.is_dir():
-            stale.unlink()
-    for name, text in files.items():
-        target = folder / name
-        if target.exists() and not target.is_symlink():
-            target.unlink()
-        write_private(target, text.encode("utf-8"))
+    try:
+        for stale in folder.iterdir():
+            if _PART_FILE.fullmatch(stale.name) and stale.name not in files and not stale.is_dir():
+                stale.unlink()
+        for name in sorted(files, key=lambda name: name != TRACE_FILE):
+            target = folder / name
+            if target.exists() and not target.is_symlink():
+                target.unlink()
+            write_private(target, files[name].encode("utf-8"))
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     return folder
