@@ -142,6 +142,8 @@ def name_for_url(url: str, overrides: Iterable[tuple[str, str]] = ()) -> str:
         elif path == prefix or path.startswith(prefix.rstrip("/") + "/"):
             return name
     host = parts.hostname or "unknown"
+    if ":" in host:  # IPv6: bracketed as in URLs, or "::1:5000" would read as one address
+        host = f"[{host}]"
     return f"{host}:{port}" if port else host
 
 

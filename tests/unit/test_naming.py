@@ -109,4 +109,13 @@ def test_split_url_takes_urls_urllib_refuses(url: str, netloc: str, path: str) -
 
 
 def test_name_for_a_url_urllib_refuses_is_its_host() -> None:
-    assert naming.name_for_url("http://[::1/x") == "::1"
+    assert naming.name_for_url("http://[::1/x") == "[::1]"
+
+
+@pytest.mark.parametrize("url, name", [
+    ("http://[::1]:5999/x", "[::1]:5999"),
+    ("http://[fe80::1]/x", "[fe80::1]"),
+    ("http://192.0.2.1:8081/x", "192.0.2.1:8081"),
+])
+def test_a_host_without_a_known_service_is_named_as_in_its_url(url: str, name: str) -> None:
+    assert naming.name_for_url(url) == name
