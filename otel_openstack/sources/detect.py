@@ -272,8 +272,9 @@ def keep_trace(document: Any, trace_id: str, others: dict[str, None]) -> Any:
         return document
     for rs in otlp.get("resourceSpans", otlp.get("batches")):
         scopes = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) if isinstance(rs, Mapping) else None
-        for ss in scopes or []:
-            for raw in (ss.get("spans") or []) if isinstance(ss, Mapping) else []:
+        for ss in scopes if isinstance(scopes, list) else []:
+            raws = ss.get("spans") if isinstance(ss, Mapping) else None
+            for raw in raws if isinstance(raws, list) else []:
                 try:
                     found = decode_id(raw.get("traceId"), 16) if isinstance(raw, Mapping) else None
                 except TraceInputError:
@@ -317,12 +318,20 @@ def otlp_spans(document: Mapping[str, Any], partial: bool, warn: Callable[[str],
     if not isinstance(resource_spans, list):
         raise TraceInputError("resourceSpans is not a list")
     number = 0
-    for rs in resource_spans:
+    for index, rs in enumerate(resource_spans):
         if not isinstance(rs, Mapping):
             warn("a resourceSpans entry is not an object; skipped")
             continue
-        for ss in rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) or []:
-            for raw in (ss or {}).get("spans") or [] if isinstance(ss, Mapping) else []:
+        scopes = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) or []
+        if not isinstance(scopes, list):
+            warn(f"resourceSpans[{index}]: scopeSpans is not a list; skipped")
+            continue
+        for ss in scopes:
+            raws = ss.get("spans") or [] if isinstance(ss, Mapping) else []
+            if not isinstance(raws, list):
+                warn(f"resourceSpans[{index}]: a spans node is not a list; skipped")
+                continue
+            for raw in raws:
                 number += 1
                 single = {"resourceSpans": [{"resource": rs.get("resource"), "scopeSpans": [{"spans": [raw]}]}]}
                 try:

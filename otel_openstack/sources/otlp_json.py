@@ -27,6 +27,28 @@ _STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_UNSET": "unset",
            "STATUS_CODE_OK": "ok", "STATUS_CODE_ERROR": "error"}
 
 
+#: What mistyped JSON nodes raise inside the reader (``"status": "x"`` -> ``AttributeError``,
+#: ``"kind": [1]`` -> ``TypeError``, ``{"intValue": "x"}`` -> ``ValueError``, an infinite
+#: time -> ``OverflowError``, absurd nesting -> ``RecursionError``).  The reader does not
+#: check the type of every node: that would cost the renderer's speed on every well-formed
+#: trace.  It catches these once per document level and per span instead, where a ``try``
+#: costs nothing unless something is raised, and names the place in a TraceInputError.
+MISTYPED = (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError)
+
+
+def mistyped(where: str, exc: BaseException) -> TraceInputError:
+    """The one-line error for a node of the wrong type under ``where`` (``resourceSpans[0]...``)."""
+    if isinstance(exc, TraceInputError):
+        return exc
+    if isinstance(exc, RecursionError):
+        reason = "nested too deeply"
+    elif isinstance(exc, (AttributeError, TypeError, KeyError, IndexError)):
+        reason = f"a value has the wrong type ({' '.join(str(exc).split())[:120]})"
+    else:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+    return TraceInputError(f"malformed OTLP JSON at {where}: {reason}")
+
+
 def decode_id(value: Any, length: int) -> str | None:
     """Hex or base64 id -> lower-case hex of ``length`` bytes; None when absent/empty."""
     if value is None or value == "":
@@ -36,7 +58,7 @@ def decode_id(value: Any, length: int) -> str | None:
     if len(value) == length * 2:
         try:
             bytes.fromhex(value)
-            return None if set(value) == {"0"} else value.lower()
+            return None if not value.strip("0") else value.lower()
         except ValueError:
             pass
     try:
@@ -46,11 +68,14 @@ def decode_id(value: Any, length: int) -> str | None:
     if len(raw) != length:
         raise TraceInputError(f"span id has {len(raw)} bytes, expected {length}: {value!r}")
     hexed = raw.hex()
-    return None if set(hexed) == {"0"} else hexed
+    return None if not hexed.strip("0") else hexed
 
 
 def any_value(value: Mapping[str, Any]) -> Any:
-    """Decode an OTLP ``AnyValue`` (JSON mapping) into a Python value."""
+    """Decode an OTLP ``AnyValue`` (JSON mapping) into a Python value.
+
+    Trusts the types below ``value`` (see :data:`MISTYPED`).
+    """
     # ``type() is dict`` first: parsed JSON is always a dict, and the ABC
     # check alone was half the time of reading a large trace.
     if type(value) is not dict and not isinstance(value, Mapping):
@@ -74,23 +99,33 @@ def any_value(value: Mapping[str, Any]) -> Any:
 
 
 def attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """OTLP ``KeyValue`` list -> dict (arrays as tuples); trusts nested types (see :data:`MISTYPED`)."""
     out: dict[str, Any] = {}
     for item in items or ():
         if (type(item) is dict or isinstance(item, Mapping)) and "key" in item:
-            value = any_value(item.get("value") or {})
-            out[str(item["key"])] = tuple(value) if isinstance(value, list) else value
+            raw = item.get("value")
+            # Most attributes are strings: decoded inline, one call fewer each.
+            value = raw["stringValue"] if type(raw) is dict and "stringValue" in raw else any_value(raw or {})
+            if isinstance(value, list):
+                value = tuple(value)
+            key = item["key"]
+            out[key if type(key) is str else str(key)] = value
     return out
 
 
 def _int(value: Any, name: str) -> int:
     try:
         return int(value or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise TraceInputError(f"{name} is not a number: {value!r}") from None
 
 
 def spans_from_document(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
-    """Every span of one OTLP JSON document."""
+    """Every span of one OTLP JSON document.
+
+    Any node of the wrong type is a :class:`TraceInputError` naming where it
+    is (``resourceSpans[2].scopeSpans[0].spans[17]``), never another exception.
+    """
     if not isinstance(document, Mapping):
         raise TraceInputError("OTLP JSON document is not an object")
     resource_spans = document.get("resourceSpans", document.get("batches"))
@@ -98,14 +133,23 @@ def spans_from_document(document: Mapping[str, Any]) -> Iterator[SpanRecord]:
         raise TraceInputError("no resourceSpans in the OTLP JSON document")
     if not isinstance(resource_spans, list):
         raise TraceInputError("resourceSpans is not a list")
-    for rs in resource_spans:
+    for index, rs in enumerate(resource_spans):
         if not isinstance(rs, Mapping):
             raise TraceInputError("a resourceSpans entry is not an object")
-        resource = attributes((rs.get("resource") or {}).get("attributes"))
-        scope_spans = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) or []
-        for ss in scope_spans:
-            for span in (ss or {}).get("spans") or []:
-                yield _span(span, resource)
+        try:
+            resource = attributes((rs.get("resource") or {}).get("attributes"))
+            # list(): a scopeSpans or spans node that is not a list fails here, not mid-iteration.
+            batches = [list((ss or {}).get("spans") or []) for ss in
+                       list(rs.get("scopeSpans", rs.get("instrumentationLibrarySpans")) or [])]
+        except MISTYPED as exc:
+            raise mistyped(f"resourceSpans[{index}]", exc) from None
+        for scope, spans in enumerate(batches):
+            for number, span in enumerate(spans):
+                try:
+                    record = _span(span, resource)
+                except MISTYPED as exc:
+                    raise mistyped(f"resourceSpans[{index}].scopeSpans[{scope}].spans[{number}]", exc) from None
+                yield record
 
 
 def _span(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
@@ -146,12 +190,16 @@ def documents_from_text(text: str) -> list[dict[str, Any]]:
         return [json.loads(stripped)]
     except json.JSONDecodeError as exc:
         whole = exc
+    except RecursionError:
+        raise TraceInputError("the JSON is nested too deeply") from None
     documents = []
     for number, line in enumerate(stripped.splitlines(), 1):
         if not line.strip():
             continue
         try:
             documents.append(json.loads(line))
+        except RecursionError:
+            raise TraceInputError(f"line {number} is nested too deeply") from None
         except json.JSONDecodeError as exc:
             if not documents:
                 # Not JSON Lines but one (pretty-printed) document, broken where

@@ -8,8 +8,9 @@ wrong type.  Readers: ``otlp_json.parse_text`` (the spool's and
 ``trace.json``'s reader) and ``detect.load_text`` (every format, strict and
 ``partial``).
 
-The wrong-type fuzz and the minimal reproducers below fail today: each is a
-bug reported to the owners of ``sources/``, pinned by a strict xfail.
+The wrong-type fuzz and the minimal reproducers below were bugs reported to
+the owners of ``sources/`` (pinned by strict xfails until the reader caught
+them at one boundary per document level and per span).
 """
 
 from __future__ import annotations
@@ -165,9 +166,6 @@ def replaced(document: Any, path: tuple, value: Any) -> Any:
 ALL_PATHS = paths(sample_document())
 
 
-@pytest.mark.xfail(strict=True, reason="sources/otlp_json.py trusts the types of nested OTLP JSON nodes: "
-                   "AttributeError/TypeError/ValueError escape instead of TraceInputError (reported, see the "
-                   "reproducers below)")
 @settings(max_examples=MISTYPED_EXAMPLES, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(ALL_PATHS), JSON_VALUES)
@@ -194,7 +192,6 @@ REPRODUCERS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="an exception other than TraceInputError escapes sources/ (reported)")
 @pytest.mark.parametrize("text", list(REPRODUCERS.values()), ids=list(REPRODUCERS))
 def test_minimal_reproducer_mistyped_input(text: str) -> None:
     assert escapes(text) == []

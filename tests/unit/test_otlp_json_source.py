@@ -158,6 +158,18 @@ def test_broken_first_line_of_json_lines() -> None:
     ('{"resourceSpans": [{"scopeSpans": [{"spans": [1]}]}]}', "a span is not an object"),
     ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "x"}]}]}]}', "a span has no traceId or spanId"),
     (json.dumps(document(span_json(startTimeUnixNano="soon"))), "startTimeUnixNano is not a number: 'soon'"),
+    (json.dumps(document(span_json(endTimeUnixNano=1e400))), "endTimeUnixNano is not a number: inf"),
+    # Mistyped nodes: one error naming where, not an AttributeError/TypeError/ValueError traceback.
+    (json.dumps(document(span_json(status="x"))),
+     "malformed OTLP JSON at resourceSpans[0].scopeSpans[0].spans[0]: a value has the wrong type "
+     "('str' object has no attribute 'get')"),
+    (json.dumps(document(span_json(attributes=[{"key": "a", "value": {"intValue": "x"}}]))),
+     "malformed OTLP JSON at resourceSpans[0].scopeSpans[0].spans[0]: invalid literal for int() with base 10: 'x'"),
+    ('{"resourceSpans": [{}, {"scopeSpans": 5}]}',
+     "malformed OTLP JSON at resourceSpans[1]: a value has the wrong type ('int' object is not iterable)"),
+    ('{"resourceSpans": [{"resource": [1]}]}',
+     "malformed OTLP JSON at resourceSpans[0]: a value has the wrong type ('list' object has no attribute 'get')"),
+    ("[" * 100_000, "the JSON is nested too deeply"),
 ])
 def test_bad_documents(text: str, message: str) -> None:
     with pytest.raises(TraceInputError) as caught:
