@@ -190,9 +190,14 @@ def processor_factory(settings: Settings):  # type: ignore[no-untyped-def]
 
     def make(exporter: SpanExporter) -> SpanProcessor:
         from otel_openstack.exporters.docs import OpenStackDocsExporter
-        from otel_openstack.exporters.spool import SpoolSpanExporter
 
-        if isinstance(exporter, (OpenStackDocsExporter, SpoolSpanExporter)):
+        ours: tuple[type, ...] = (OpenStackDocsExporter,)
+        # Not imported for the check: unless the spool module is loaded, the
+        # exporter is no SpoolSpanExporter (and a CLI needs it only at exit).
+        spool = sys.modules.get("otel_openstack.exporters.spool")
+        if spool is not None:
+            ours += (spool.SpoolSpanExporter,)
+        if isinstance(exporter, ours):
             return SpoolProcessor(exporter, schedule_delay_millis=max(1, settings.flush_millis))
         return BoundedProcessor(BatchSpanProcessor(exporter), settings.export_timeout)
 

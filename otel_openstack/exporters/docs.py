@@ -9,11 +9,12 @@ same pipeline ``otel-openstack render`` uses.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -21,12 +22,17 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from otel_openstack.capture import attributes as A
 from otel_openstack.capture import cli_traces
 from otel_openstack.capture.guard import report
-from otel_openstack.exporters import spool as spool_files
-from otel_openstack.model.build import NamingOptions
 from otel_openstack.settings import Settings, load
 
+# The spool (its OTLP encoder), the model and the renderer are imported when
+# first needed: a CLI process needs them only once its command has ended, and
+# then imports them while it waits for the services' spans (see collect()).
+
 _logger = logging.getLogger(__name__)
-_POLL_SECONDS = 0.05
+#: How often the CLI looks for newly spooled spans while it waits.
+_POLL_SECONDS = 0.01
+#: What rendering the output folder needs, imported while waiting for spans.
+_RENDER_MODULES = ("otel_openstack.model.build", "otel_openstack.render.options", "otel_openstack.pipeline")
 
 
 def announced_server_spans(documents: Sequence[dict[str, Any]]) -> set[str]:
@@ -48,6 +54,18 @@ def present_spans(documents: Sequence[dict[str, Any]]) -> set[str]:
     from otel_openstack.sources.otlp_json import spans_from_document
 
     return {span.span_id for document in documents for span in spans_from_document(document)}
+
+
+def _import_quietly(name: str) -> Callable[[], None]:
+    """An import to do while waiting; a failure is left to the import that needs the module."""
+
+    def run() -> None:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - finish_command imports it again and reports
+            pass
+
+    return run
 
 
 def _is_cli_root(span: ReadableSpan) -> bool:
@@ -79,6 +97,8 @@ class OpenStackDocsExporter(SpanExporter):
         result = SpanExportResult.SUCCESS
         if to_spool:
             try:
+                from otel_openstack.exporters import spool as spool_files
+
                 spool_files.write_spans(self.spool, to_spool)
             except Exception as exc:  # noqa: BLE001
                 report(f"writing spans to the spool {self.spool}", exc)
@@ -94,28 +114,50 @@ class OpenStackDocsExporter(SpanExporter):
                 result = SpanExportResult.FAILURE
         return result
 
-    def collect(self, trace_id: str, own: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Path], set[str]]:
+    def collect(self, trace_id: str, own: list[dict[str, Any]],
+                meanwhile: Sequence[Callable[[], Any]] = ()) -> tuple[list[dict[str, Any]], list[Path], set[str]]:
         """Own spans plus spooled ones; waits until every announced span arrived.
 
         Returns the documents, the spool files used and the span ids that were
         announced but never arrived (named in the output as a warning).
+        While waiting, the steps of ``meanwhile`` (the renderer's imports) are
+        done one per poll instead of sleeping; whatever is left of them is the
+        caller's.
         """
+        from otel_openstack.exporters import spool as spool_files
+
         deadline = time.monotonic() + self.settings.wait_seconds
+        steps = list(meanwhile)
+        announced = announced_server_spans(own)
+        present = present_spans(own)
+        seen: set[Path] = set()
         while True:
+            polled = time.monotonic()
             found = spool_files.read_documents(self.spool, trace_id)
-            documents = own + [doc for _, doc in found]
-            missing = announced_server_spans(documents) - present_spans(documents)
+            new = [doc for path, doc in found if path not in seen]
+            seen.update(path for path, _ in found)
+            announced |= announced_server_spans(new)
+            present |= present_spans(new)
+            missing = announced - present
             if not missing or time.monotonic() >= deadline:
-                return documents, [path for path, _ in found], missing
-            time.sleep(_POLL_SECONDS)
+                return own + [doc for _, doc in found], [path for path, _ in found], missing
+            if steps:
+                steps.pop(0)()
+            else:
+                # A poll is cheap on a quiet spool; on a busy one, polling takes at most a third of the time.
+                time.sleep(max(_POLL_SECONDS, 2 * (time.monotonic() - polled)))
 
     def finish_command(self, trace_id: str, held: list[ReadableSpan]) -> Path | None:
-        from otel_openstack import pipeline
-        from otel_openstack.render.options import options_from_settings
-
         if not self.settings.write_outputs:
             return None
-        documents, _, missing = self.collect(trace_id, [spool_files.encode(held)])
+        from otel_openstack.exporters import spool as spool_files
+
+        documents, _, missing = self.collect(trace_id, [spool_files.encode(held)],
+                                             meanwhile=[_import_quietly(name) for name in _RENDER_MODULES])
+        from otel_openstack import pipeline
+        from otel_openstack.model.build import NamingOptions
+        from otel_openstack.render.options import options_from_settings
+
         if missing:
             _logger.warning("otel-openstack: %d server span(s) did not arrive within %.1fs: %s",
                             len(missing), self.settings.wait_seconds, ", ".join(sorted(missing)))
