@@ -148,16 +148,22 @@ class _Namer:
         self.by_value: dict[str, str] = {}
         self.used: set[str] = set()
         self.legend: list[Placeholder] = []
+        #: Per kind, the counter of its last name: names only ever get taken, so
+        #: the search for a free one resumes there instead of at ``kind`` (the
+        #: n-th image id would otherwise try n-1 taken names first: quadratic).
+        self.counters: dict[str, int] = {}
 
     def name_for(self, value: str, kind: str) -> str:
         known = self.by_value.get(value)
         if known is not None:
             return known
         kind = safe_name(kind)
-        name, counter = kind, 1
+        counter = self.counters.get(kind, 1)
+        name = kind if counter == 1 else f"{kind}_{counter}"
         while name in self.used:
             counter += 1
             name = f"{kind}_{counter}"
+        self.counters[kind] = counter
         self.used.add(name)
         self.by_value[value] = name
         self.legend.append(Placeholder(name, value))

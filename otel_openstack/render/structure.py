@@ -50,7 +50,6 @@ from otel_openstack.model.types import Body, Exchange, Message
 from otel_openstack.render.bodies import one_line
 from otel_openstack.render.mermaid import (
     EMPTY_TEXT,
-    assign_aliases,
     message_line,
     participant_line,
     participant_names,
@@ -81,7 +80,7 @@ def render_structured_diagram(view: View, options: RenderOptions = DEFAULT_OPTIO
     """
     if nodes is None:
         nodes = message_tree(view.messages)
-    aliases = assign_aliases(participant_names(list(view.messages)))
+    aliases = view.aliases
     own = participant_names([message for node in nodes for message in node_messages(node)])
     lines: list[str] = []
     if start is not None:

@@ -17,10 +17,12 @@ Mermaid ``autonumber``, whatever was filtered, collapsed or split.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Hashable, Mapping
 
 from otel_openstack.model.types import Exchange, Message, Trace, messages
 from otel_openstack.render.filters import apply_filters
+from otel_openstack.render.mermaid import assign_aliases, participant_names
 from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
 from otel_openstack.render.placeholders import Placeholder, apply_placeholders
 
@@ -39,6 +41,16 @@ class View:
     placeholders: tuple[Placeholder, ...] = ()
     hidden: int = 0
     repeats: Mapping[int, int] = field(default_factory=dict)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Every participant's Mermaid alias, computed once per view.
+
+        The whole diagram and each of its parts use the whole view's aliases;
+        recomputing them per part was a scan of every message per part
+        (quadratic in the trace's size).
+        """
+        return assign_aliases(participant_names(list(self.messages)))
 
 
 @dataclass
