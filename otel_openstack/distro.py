@@ -23,7 +23,6 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.distro import BaseDistro
-from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
@@ -204,13 +203,91 @@ def processor_factory(settings: Settings):  # type: ignore[no-untyped-def]
     return make
 
 
-class OpenStackConfigurator(_OTelSDKConfigurator):
-    """``opentelemetry_configurator`` entry point."""
+#: Settings only the SDK's own configurator honours: when one is set, it does the set-up.
+_SDK_CONFIGURATOR_SETTINGS = (
+    "OTEL_CONFIG_FILE", "OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_PYTHON_TRACER_CONFIGURATOR",
+    "OTEL_PYTHON_METER_CONFIGURATOR", "OTEL_PYTHON_LOGGER_CONFIGURATOR",
+)
+
+
+def _exporter_names(variable: str) -> list[str]:
+    value = os.environ.get(variable, "").strip()
+    if not value or value.lower() == "none":
+        return []
+    return [name.strip() for name in value.split(",")]
+
+
+def _ours_alone(kwargs: dict[str, Any]) -> list[str] | None:
+    """The trace exporters to set up without the SDK configurator, or None when it is needed.
+
+    The SDK's configurator imports the metrics and logs SDKs and looks up a
+    dozen entry-point groups, a tenth of a second that an ``openstack``
+    command pays at every start.  With only our exporters, no metrics or logs
+    exporter and none of the settings only it knows, what it does comes down
+    to: a resource, a ``TracerProvider``, our exporters with their processor.
+    """
+    if set(kwargs) - {"auto_instrumentation_version"}:
+        return None
+    if any(os.environ.get(name, "").strip() for name in _SDK_CONFIGURATOR_SETTINGS):
+        return None
+    if os.environ.get("OTEL_PYTHON_ID_GENERATOR", "random").strip() != "random":
+        return None
+    if os.environ.get("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "false").strip().lower() == "true":
+        return None
+    if _exporter_names("OTEL_METRICS_EXPORTER") or _exporter_names("OTEL_LOGS_EXPORTER"):
+        return None
+    names = _exporter_names("OTEL_TRACES_EXPORTER")
+    if not names or any(name not in OUR_EXPORTERS for name in names):
+        return None
+    from opentelemetry.util._importlib_metadata import entry_points
+
+    if list(entry_points(group="_opentelemetry_opamp")):  # an OpAMP agent hooks into the SDK's set-up
+        return None
+    return list(dict.fromkeys(names))
+
+
+def _configure_ours_alone(names: list[str], settings: Settings, version: str | None) -> None:
+    """What ``_OTelSDKConfigurator`` does for traces, for our exporters alone (see _ours_alone)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider(resource=Resource.create({"telemetry.auto.version": version} if version else {}))
+    trace.set_tracer_provider(provider)
+    make = processor_factory(settings)
+    for name in names:
+        if name == "otel_openstack":
+            from otel_openstack.exporters.docs import OpenStackDocsExporter
+
+            provider.add_span_processor(make(OpenStackDocsExporter()))
+        else:
+            from otel_openstack.exporters.spool import SpoolSpanExporter
+
+            provider.add_span_processor(make(SpoolSpanExporter()))
+
+
+class OpenStackConfigurator:
+    """``opentelemetry_configurator`` entry point.
+
+    The SDK's own configurator (``_OTelSDKConfigurator``), with our processors,
+    unless only our exporters are configured: that set-up is done directly
+    (same resource, provider, exporters and processors), without loading the
+    metrics and logs SDKs nobody uses then.
+    """
+
+    def configure(self, **kwargs: Any) -> None:
+        self._configure(**kwargs)
 
     def _configure(self, **kwargs: Any) -> None:
         settings = load()
         try:
-            super()._configure(export_span_processor=processor_factory(settings), **kwargs)
+            names = _ours_alone(kwargs)
+            if names is not None:
+                _configure_ours_alone(names, settings, kwargs.get("auto_instrumentation_version"))
+                return
+            from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+            _OTelSDKConfigurator._configure(self, export_span_processor=processor_factory(settings),  # type: ignore[arg-type]
+                                            **kwargs)
         except Exception as exc:  # noqa: BLE001 - a bad OTEL_* value must not stop the program
             print(f"otel-openstack: OpenTelemetry set-up failed ({exc}); "
                   f"falling back to the otel_openstack exporter alone", file=sys.stderr)

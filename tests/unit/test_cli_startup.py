@@ -98,3 +98,61 @@ def test_collect_leaves_the_other_work_when_nothing_is_missing(tmp_path: Path) -
     _, _, missing = OpenStackDocsExporter(settings).collect(_TRACE, [_announcing_document()],
                                                            meanwhile=[lambda: done.append(1)])
     assert missing == set() and done == []
+
+
+_CONFIGURE = """
+import json, sys
+from opentelemetry import trace
+from otel_openstack.distro import OpenStackConfigurator
+OpenStackConfigurator().configure(auto_instrumentation_version="9.9b9")
+provider = trace.get_tracer_provider()
+processors = provider._active_span_processor._span_processors
+print(json.dumps({
+    "sdk_configurator": "opentelemetry.sdk._configuration" in sys.modules,
+    "resource": dict(provider.resource.attributes),
+    "processors": [type(p).__name__ for p in processors],
+    "exporters": [type(getattr(p, "_exporter", None) or p.inner).__name__ for p in processors],
+    "sampler": type(provider.sampler).__name__,
+    "id_generator": type(provider.id_generator).__name__,
+}))
+"""
+
+
+def _configure(tmp_path: Path, **environ: str) -> dict:
+    env = {key: value for key, value in __import__("os").environ.items()
+           if not key.startswith(("OTEL_", "OS_"))}
+    env.update({"OTEL_OPENSTACK_SPOOL_DIR": str(tmp_path / "spool"), "OTEL_SERVICE_NAME": "openstack",
+                "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test", **environ})
+    out = subprocess.run([sys.executable, "-c", _CONFIGURE], env=env, check=True, capture_output=True,
+                         text=True, timeout=60).stdout
+    return json.loads(out)
+
+
+def test_our_exporters_alone_are_set_up_as_the_sdk_would_without_loading_its_configurator(tmp_path: Path) -> None:
+    ours = {"OTEL_TRACES_EXPORTER": "otel_openstack", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    fast = _configure(tmp_path, **ours)
+    # The same environment, with a setting only the SDK's configurator knows (a tracer configurator
+    # that does not exist: it warns and goes on with the default).
+    sdk = _configure(tmp_path, **ours, OTEL_PYTHON_TRACER_CONFIGURATOR="no-such-configurator")
+    assert not fast["sdk_configurator"] and sdk["sdk_configurator"]
+    instance = "service.instance.id"  # random per process
+    assert fast["resource"].keys() == sdk["resource"].keys()
+    assert {k: v for k, v in fast["resource"].items() if k != instance} == \
+        {k: v for k, v in sdk["resource"].items() if k != instance}
+    assert fast["resource"]["telemetry.auto.version"] == "9.9b9"
+    assert fast["resource"]["service.name"] == "openstack"
+    assert fast["resource"]["deployment.environment"] == "test"
+    for key in ("processors", "exporters", "sampler", "id_generator"):
+        assert fast[key] == sdk[key], key
+    assert fast["processors"] == ["SpoolProcessor"] and fast["exporters"] == ["OpenStackDocsExporter"]
+
+
+def test_any_other_exporter_goes_through_the_sdk_configurator(tmp_path: Path) -> None:
+    both = _configure(tmp_path, OTEL_TRACES_EXPORTER="otel_openstack,console", OTEL_METRICS_EXPORTER="none",
+                      OTEL_LOGS_EXPORTER="none")
+    assert both["sdk_configurator"]
+    assert both["processors"] == ["SpoolProcessor", "BoundedProcessor"]
+    assert both["exporters"] == ["OpenStackDocsExporter", "BatchSpanProcessor"]
+    metrics = _configure(tmp_path, OTEL_TRACES_EXPORTER="otel_openstack_spool", OTEL_METRICS_EXPORTER="console",
+                         OTEL_LOGS_EXPORTER="none")
+    assert metrics["sdk_configurator"] and metrics["exporters"] == ["SpoolSpanExporter"]
