@@ -31,6 +31,7 @@ from typing import Mapping
 from benchmarks.common import Budget, Row, check, info, log, median
 from benchmarks.loadgen import LoadResult, run_load
 from benchmarks.server import Server, app_servers, start_all, stop_all
+from otel_openstack.exporters import spool as spool_files
 
 VARIANTS = ("bare", "plain", "ours")
 #: What an OpenStack client sends; the token is redacted (digested) by ours.
@@ -141,11 +142,12 @@ def run_small(budget: Budget, workdir: Path, tool: str) -> list[Row]:
         stop_all(servers.values())  # SIGTERM: the SDK flushes its last batch at exit
     rows.append(check("overhead.small.ours_added_p50", added_p50, "ms", "<", 0.3,
                       "median over rounds of p50_ours - p50_bare, 1 connection"))
-    files = list(spool.rglob("*.json")) if spool.is_dir() else []
-    traces = sum(1 for _ in spool.iterdir()) if spool.is_dir() else 0
-    spans = sum(path.read_bytes().count(b'"spanId"') for path in files)
-    rows.append(info("overhead.small.ours.spool_files", len(files), "files",
-                     f"left in the spool by ours, in {traces} trace folders (kept 24 h unless a CLI collects them)"))
+    batches = [spans for _, spans in spool_files.spans_in(spool)]
+    spans = sum(len(batch or ()) for batch in batches)
+    traces = len({span.context.trace_id for batch in batches for span in batch or ()})
+    rows.append(info("overhead.small.ours.spool_files", len(batches), "files",
+                     f"left in the spool by ours, one per batch, holding {traces} traces "
+                     "(kept 24 h unless a CLI collects them)"))
     requests = served.get(servers["ours"].name, 0)
     rows.append(info("overhead.small.ours.spans_lost", max(requests - spans, 0), "spans",
                      f"{requests} requests answered by ours, {spans} spans in the spool"))

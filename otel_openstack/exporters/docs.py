@@ -114,12 +114,13 @@ class OpenStackDocsExporter(SpanExporter):
                 result = SpanExportResult.FAILURE
         return result
 
-    def collect(self, trace_id: str, own: list[dict[str, Any]],
+    def collect(self, trace_id: str, own: list[dict[str, Any]], since_ns: int | None = None,
                 meanwhile: Sequence[Callable[[], Any]] = ()) -> tuple[list[dict[str, Any]], list[Path], set[str]]:
         """Own spans plus spooled ones; waits until every announced span arrived.
 
         Returns the documents, the spool files used and the span ids that were
         announced but never arrived (named in the output as a warning).
+        ``since_ns``, the command's start, spares reading older spool files.
         While waiting, the steps of ``meanwhile`` (the renderer's imports) are
         done one per poll instead of sleeping; whatever is left of them is the
         caller's.
@@ -133,7 +134,7 @@ class OpenStackDocsExporter(SpanExporter):
         seen: set[Path] = set()
         while True:
             polled = time.monotonic()
-            found = spool_files.read_documents(self.spool, trace_id)
+            found = spool_files.read_documents(self.spool, trace_id, since_ns)
             new = [doc for path, doc in found if path not in seen]
             seen.update(path for path, _ in found)
             announced |= announced_server_spans(new)
@@ -152,7 +153,8 @@ class OpenStackDocsExporter(SpanExporter):
             return None
         from otel_openstack.exporters import spool as spool_files
 
-        documents, _, missing = self.collect(trace_id, [spool_files.encode(held)],
+        since_ns = min((span.start_time for span in held if span.start_time), default=None)
+        documents, _, missing = self.collect(trace_id, [spool_files.encode(held)], since_ns,
                                              meanwhile=[_import_quietly(name) for name in _RENDER_MODULES])
         from otel_openstack import pipeline
         from otel_openstack.model.build import NamingOptions
@@ -173,7 +175,7 @@ class OpenStackDocsExporter(SpanExporter):
         folder = Path(self.settings.output_dir) / pipeline.folder_name(rendered.trace)
         pipeline.write_folder(folder, rendered.files)
         self.written.append(folder)
-        spool_files.remove_trace(self.spool, trace_id)
+        spool_files.remove_trace(self.spool, trace_id, since_ns)
         spool_files.remove_stale(self.spool)
         _logger.info("otel-openstack: wrote %s", folder)
         return folder

@@ -296,13 +296,13 @@ def fault_spool_raises() -> None:
 
 
 def fault_encode_raises() -> None:
-    """Encoding spans to OTLP JSON raises inside the exporter."""
+    """Encoding spans for the spool raises inside the exporter."""
     from otel_openstack.exporters import spool
 
-    def broken(*args: Any, **kwargs: Any) -> dict:
+    def broken(*args: Any, **kwargs: Any) -> bytes:
         raise ValueError("injected encoder failure")
 
-    spool.encode = broken
+    spool.encode_batch = broken
 
 
 def fault_capture_raises() -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from opentelemetry.trace import SpanKind
+
+from otel_openstack.exporters import spool as spool_files
 
 HOST = "127.0.0.1"
 
@@ -88,12 +90,16 @@ def ids(first: int, count: int, prefix: int = 0xA11) -> set[str]:
     return {trace_id(n, prefix) for n in itertools.islice(itertools.count(first), count)}
 
 
+def spooled_trace_ids(spool: Path) -> set[str]:
+    """Trace ids of every span in the spool (readable files only)."""
+    return {f"{span.context.trace_id:032x}" for _, spans in spool_files.spans_in(spool) for span in spans or ()}
+
+
 def wait_spooled(spool: Path, expected: set[str], timeout: float = 60.0) -> set[str]:
-    """Trace folders still missing once all arrived (or the timeout passed)."""
+    """Traces still missing from the spool once all arrived (or the timeout passed)."""
     deadline = time.monotonic() + timeout
     while True:
-        present = {name for name in os.listdir(spool) if not name.startswith(".")} if spool.is_dir() else set()
-        missing = expected - present
+        missing = expected - spooled_trace_ids(spool)
         if not missing or time.monotonic() > deadline:
             return missing
         time.sleep(0.2)
@@ -104,19 +110,14 @@ def spool_census(spool: Path, prefix: str) -> tuple[Counter, int, int, set[str]]
     spans: Counter = Counter()
     files = unparseable = 0
     pids: set[str] = set()
-    for path in spool.rglob("*"):
-        if not path.is_file():
-            continue
+    for path, batch in spool_files.spans_in(spool):
         files += 1
         pids.add(path.name.split("-")[1])
-        try:
-            document = json.loads(path.read_bytes())
-        except ValueError:
+        if batch is None:
             unparseable += 1
             continue
-        for resource_spans in document["resourceSpans"]:
-            for scope_spans in resource_spans["scopeSpans"]:
-                for span in scope_spans["spans"]:
-                    if span["traceId"].startswith(prefix) and span["kind"] == 2:  # SERVER
-                        spans[span["traceId"]] += 1
+        for span in batch:
+            trace_id = f"{span.context.trace_id:032x}"
+            if trace_id.startswith(prefix) and span.kind == SpanKind.SERVER:
+                spans[trace_id] += 1
     return spans, files, unparseable, pids

@@ -252,12 +252,14 @@ def reset_peak(pid: int) -> bool:
 
 
 def spool_documents(spool: Path) -> tuple[list[dict[str, Any]], list[Path]]:
-    """Every spool file parsed (a failure is an assertion: no file may be torn)."""
+    """Every spool batch file as an OTLP JSON document (a failure is an assertion: no file may be torn)."""
+    from otel_openstack.exporters import spool as spool_files
+
     documents, paths = [], []
     for path in sorted(spool.rglob("*")):
         if path.is_file():
-            assert path.name.endswith(".json") and not path.name.startswith(".tmp-"), path
-            documents.append(json.loads(path.read_bytes()))
+            assert path.name.endswith(".jsonl") and not path.name.startswith(".tmp-"), path
+            documents.append(spool_files.read_batch(path) or {"resourceSpans": []})
             paths.append(path)
     return documents, paths
 

@@ -9,9 +9,9 @@ once, however many requests met the fault.
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from opentelemetry.trace import SpanKind
 
+from otel_openstack.exporters import spool as spool_files
 from tests.reliability.cases import CASES
 from tests.reliability.servers import Gunicorn, comparable, exchange, free_port, read_only_folder, tracing_env
 
@@ -98,7 +100,10 @@ def test_app_answers_as_without_us_and_the_fault_is_logged_once(work, bare, inde
     if fault.name.startswith("symlink"):
         victim.mkdir()
         spool.mkdir(mode=0o700)
-        (spool / SYMLINK_TRACE).symlink_to(victim)
+        (spool / SYMLINK_TRACE).symlink_to(victim)  # a trace folder of the old layout
+        now = time.time_ns()
+        for minute in range(30):  # the minute folders the writer would use while the test runs
+            (spool / spool_files.shard_name(now + minute * 60 * 10**9)).symlink_to(victim)
     env = {"RELIABILITY_WORKDIR": str(folder), **tracing_env(spool), **fault.env}
     server = Gunicorn("wrapped", folder / f"fault-{index}.log", env=env)
     differences = requests = 0
@@ -135,12 +140,7 @@ def test_app_answers_as_without_us_and_the_fault_is_logged_once(work, bare, inde
 
 
 def server_spans(spool: Path) -> int:
-    count = 0
-    for path in spool.rglob("*.json"):
-        for resource_spans in json.loads(path.read_bytes())["resourceSpans"]:
-            for scope_spans in resource_spans["scopeSpans"]:
-                count += sum(1 for span in scope_spans["spans"] if span["kind"] == 2)
-    return count
+    return sum(1 for _, spans in spool_files.spans_in(spool) for span in spans or () if span.kind == SpanKind.SERVER)
 
 
 def _without_app_errors(log: str) -> str:

@@ -70,7 +70,7 @@ def test_cli_trace_is_rendered_with_the_server_span_another_process_spooled(sett
                                           attributes=_client_attrs("POST", "http://127.0.0.1:9292/v2/images",
                                                                    "image-service-by-url")) as client:
             _serve_in_another_process(settings, trace.set_span_in_context(client)).join()
-        assert (Path(settings.spool_dir) / trace_id).is_dir(), "the service's span waits in the spool"
+        assert spool.read_documents(Path(settings.spool_dir), trace_id), "the service's span waits in the spool"
     assert len(exporter.written) == 1
     folder = exporter.written[0]
     assert folder.name.startswith("openstack-image-create-")
@@ -79,7 +79,8 @@ def test_cli_trace_is_rendered_with_the_server_span_another_process_spooled(sett
         "openstack->>+glance-api: POST /v2/images\n"
         "glance-api-->>-openstack: 201 Created /v2/images\n")
     assert not cli_traces.is_cli_trace(trace_id)
-    assert not (Path(settings.spool_dir) / trace_id).exists(), "the consumed spool folder is removed"
+    assert spool.read_documents(Path(settings.spool_dir), trace_id) == [], "the consumed spans are removed"
+    assert spool.batch_files(Path(settings.spool_dir)) == []
 
 
 def test_announced_server_span_is_waited_for(settings) -> None:
