@@ -11,27 +11,59 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from otel_openstack.capture import attributes as attrs
-from otel_openstack.capture.redact import redact_header
+from otel_openstack.capture.redact import redact_secret_value, secret_header_names
+
+#: Per-name work done once: header name -> lower-case name; environ key -> header
+#: name (None: not a header).  Bounded: a client can send any name it likes.
+_LOWER: dict[str, str] = {}
+_ENVIRON_NAMES: dict[str, str | None] = {}
+_CACHE_MAX = 2048
+
+
+def _lower(name: str) -> str:
+    lowered = _LOWER.get(name)
+    if lowered is None:
+        lowered = name.lower()
+        if len(_LOWER) < _CACHE_MAX:
+            _LOWER[name] = lowered
+    return lowered
 
 
 def header_attributes(direction: str, headers: Iterable[tuple[str, str]], *, redact: bool,
                       extra_secret: Iterable[str] = ()) -> dict[str, Any]:
     """``direction`` is ``request`` or ``response``."""
-    extra = tuple(extra_secret)
+    secret = secret_header_names(tuple(extra_secret)) if redact else frozenset()
     prefix = attrs.HTTP_REQUEST_HEADER_PREFIX if direction == "request" else attrs.HTTP_RESPONSE_HEADER_PREFIX
     order_key = attrs.REQUEST_HEADER_ORDER if direction == "request" else attrs.RESPONSE_HEADER_ORDER
     names: list[str] = []
-    values: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
     for name, value in headers:
-        name = str(name)
-        value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        if redact:
-            value = redact_header(name, value, extra)
+        if type(name) is not str:
+            name = str(name)
+        if type(value) is not str:
+            value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        lowered = _lower(name)
+        if lowered in secret:
+            value = redact_secret_value(value)
         names.append(name)
-        values.setdefault(prefix + name.lower(), []).append(value)
-    out: dict[str, Any] = dict(values)
+        key = prefix + lowered
+        values = out.get(key)
+        if values is None:
+            out[key] = [value]
+        else:
+            values.append(value)
     out[order_key] = names
     return out
+
+
+def _environ_name(key: str) -> str | None:
+    if key.startswith("HTTP_"):
+        name = key[5:]
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key
+    else:
+        return None
+    return "-".join(part.capitalize() for part in name.split("_"))
 
 
 def environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
@@ -41,14 +73,17 @@ def environ_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     ``HTTP_X_AUTH_TOKEN`` becomes ``X-Auth-Token``, the common spelling.
     """
     out: list[tuple[str, str]] = []
+    names = _ENVIRON_NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if not value:
-                continue
-            name = key
-        else:
+        try:
+            name = names[key]
+        except KeyError:
+            name = _environ_name(key) if type(key) is str else None
+            if len(names) < _CACHE_MAX:
+                names[key] = name
+        except TypeError:  # an unhashable key: not a header
             continue
-        out.append(("-".join(part.capitalize() for part in name.split("_")), str(value)))
+        if name is None or (not value and key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+            continue
+        out.append((name, value if type(value) is str else str(value)))
     return out

@@ -9,6 +9,7 @@ it also matches keystoneauth's debug log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any, Iterable, Sequence
@@ -96,15 +97,37 @@ def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def redact_header(name: str, value: str, extra: Iterable[str] = ()) -> str:
-    lowered = name.lower()
-    if lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra}:
-        hashed = digest(value)
-        remember(value, hashed)
-        scheme, _, credential = value.partition(" ")  # "Bearer <token>"
-        if credential:
-            remember(credential, hashed)
+@functools.lru_cache(maxsize=64)
+def secret_header_names(extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """Lower-case names of the headers whose values are digested (built-in plus ``extra``)."""
+    return SECRET_HEADERS | {e.lower() for e in extra}
+
+
+#: value -> digest of the secret header values already seen (a service sees the
+#: same few tokens over and over); bounded, and remembered (``remember``) on first sight.
+_digested: dict[str, str] = {}
+_DIGESTED_MAX = 4096
+
+
+def redact_secret_value(value: str) -> str:
+    """The digest that stands for a secret header's value; remembers the value for ``scrub``."""
+    hashed = _digested.get(value)
+    if hashed is not None:
         return hashed
+    hashed = digest(value)
+    remember(value, hashed)
+    scheme, _, credential = value.partition(" ")  # "Bearer <token>"
+    if credential:
+        remember(credential, hashed)
+    if len(_digested) >= _DIGESTED_MAX:
+        _digested.clear()
+    _digested[value] = hashed
+    return hashed
+
+
+def redact_header(name: str, value: str, extra: Iterable[str] = ()) -> str:
+    if name.lower() in secret_header_names(tuple(extra)):
+        return redact_secret_value(value)
     return value
 
 
@@ -151,7 +174,31 @@ def redact_json_text(text: str, extra_fields: Iterable[str] = ()) -> str:
         document = json.loads(text)
     except (ValueError, RecursionError):
         return text
-    return json.dumps(redact_json(document, extra_fields), ensure_ascii=False, separators=(",", ":"))
+    extra = tuple(extra_fields)
+    if _may_hold_secrets(text, extra):
+        document = redact_json(document, extra)
+    return _compact(document)
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.lru_cache(maxsize=64)
+def _json_needles(extra: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(SECRET_FIELDS | {f.lower() for f in extra} | {"token"}))
+
+
+def _may_hold_secrets(text: str, extra: tuple[str, ...]) -> bool:
+    """False when no key of the JSON ``text`` can be a secret field or ``token``: redact_json would copy it unchanged.
+
+    Keys are compared lower-case, and lower-casing is per character, so a
+    key that lower-cases to a secret name shows that name in the lower-cased
+    text; unless it is spelt with escapes, hence any backslash means maybe.
+    """
+    if "\\" in text:
+        return True
+    lowered = text.lower()
+    return any(needle in lowered for needle in _json_needles(extra))
 
 
 def redact_form_text(text: str, extra_fields: Iterable[str] = ()) -> str:

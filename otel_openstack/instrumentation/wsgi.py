@@ -20,6 +20,7 @@ configured OpenTelemetry in the process (a service started without
 from __future__ import annotations
 
 import logging
+import re
 import wsgiref.util
 from typing import Any, Callable, Iterable, Iterator
 
@@ -221,7 +222,7 @@ class OpenStackWSGIMiddleware:
             A.SERVICE_NAME: self.service_name,
             A.CAPTURED_BY: "wsgi",
             A.HTTP_REQUEST_METHOD: environ.get("REQUEST_METHOD", ""),
-            A.URL_FULL: wsgiref.util.request_uri(environ, include_query=True),
+            A.URL_FULL: request_url(environ),
         }
         user_agent = environ.get("HTTP_USER_AGENT")
         if user_agent:
@@ -250,19 +251,48 @@ class OpenStackWSGIMiddleware:
             attributes: dict[str, Any] = {A.STATUS_TEXT: text.strip()}
             if code.isdigit():
                 attributes[A.HTTP_RESPONSE_STATUS_CODE] = int(code)
-            attributes.update(header_attributes("response", response_headers, redact=self.settings.redact,
-                                                extra_secret=self.settings.redact_headers))
+            headers = header_attributes("response", response_headers, redact=self.settings.redact,
+                                        extra_secret=self.settings.redact_headers)
+            attributes.update(headers)
             span.set_attributes(attributes)
-            for name, value in response_headers:
-                if str(name).lower() == "content-type":
-                    environ[_RESPONSE_TYPE] = value
+            content_type = headers.get(_CONTENT_TYPE_KEY)
+            if content_type:
+                environ[_RESPONSE_TYPE] = content_type[-1]
+            has_traceresponse = _TRACERESPONSE_KEY in headers
+        else:
+            has_traceresponse = any(str(n).lower() == "traceresponse" for n, _ in response_headers)
         value = _traceresponse(span)
-        if value and isinstance(response_headers, list) and not any(
-                str(n).lower() == "traceresponse" for n, _ in response_headers):
+        if value and isinstance(response_headers, list) and not has_traceresponse:
             response_headers.append(("traceresponse", value))
 
 
 _RESPONSE_TYPE = "otel_openstack.response_content_type"
+_CONTENT_TYPE_KEY = A.response_header_key("content-type")
+_TRACERESPONSE_KEY = A.response_header_key("traceresponse")
+#: Characters ``urllib.parse.quote`` leaves alone in PATH_INFO (safe ``/;=,``) and SCRIPT_NAME (safe ``/``).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~/;=,-]*")
+_PLAIN_SCRIPT = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def request_url(environ: dict) -> str:
+    """``wsgiref.util.request_uri(environ)``, without its ``quote()`` calls when there is nothing to quote."""
+    path = environ.get("PATH_INFO", "")
+    script = environ.get("SCRIPT_NAME")
+    if not (type(path) is str and _PLAIN_PATH.fullmatch(path)
+            and (not script or (type(script) is str and _PLAIN_SCRIPT.fullmatch(script)))):
+        return wsgiref.util.request_uri(environ, include_query=True)
+    scheme = environ["wsgi.url_scheme"]
+    host = environ.get("HTTP_HOST")
+    if host:
+        url = f"{scheme}://{host}"
+    else:
+        port = environ["SERVER_PORT"]
+        url = f"{scheme}://{environ['SERVER_NAME']}"
+        if port != ("443" if scheme == "https" else "80"):
+            url += ":" + port
+    url += (script + path) if script else ("/" + path[1:])
+    query = environ.get("QUERY_STRING")
+    return f"{url}?{query}" if query else url
 
 
 def _start_response(start_response: StartResponse, recorder: BodyRecorder | None) -> StartResponse:

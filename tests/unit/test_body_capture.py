@@ -189,3 +189,46 @@ def test_tee_iterable() -> None:
     assert recorder.size == 2 + 2 + 2
     assert recorder.attributes("request", redact=True)["openstack.http.request.body.sha256"] == \
         sha(b"abcd" + "é".encode())
+
+
+def test_digest_of_a_big_body_hashed_beside_the_stream_covers_every_byte_in_order() -> None:
+    """Past the limit chunks go to the hashing thread: a reused buffer, views and small chunks in between."""
+    recorder = BodyRecorder(100, "application/octet-stream")
+    buffer = bytearray(64 * 1024)
+    sent = bytearray()
+    for i in range(200):
+        buffer[:] = bytes([i % 251]) * len(buffer)  # the app reuses its buffer: we must not keep a reference
+        recorder.feed(buffer)
+        sent += buffer
+        small = bytes([i % 7]) * (i % 50)
+        recorder.feed(small)  # small ones are hashed inline, after what is queued
+        sent += small
+        view = memoryview(bytes(range(256)) * 20)[i % 13:]
+        recorder.feed(view)
+        sent += view
+    attributes = recorder.attributes("response", redact=True)
+    assert attributes["http.response.body.size"] == len(sent)
+    assert attributes["openstack.http.response.body.sha256"] == sha(bytes(sent))
+    assert attributes["openstack.http.response.body.state"] == "binary"
+
+
+def test_big_bodies_of_several_threads_get_their_own_digests() -> None:
+    import threading
+
+    results: dict[int, tuple[str, str]] = {}
+
+    def stream(n: int) -> None:
+        recorder = BodyRecorder(10)
+        data = b""
+        for i in range(300):
+            chunk = bytes([n, i % 256]) * 3000
+            recorder.feed(chunk)
+            data += chunk
+        results[n] = (recorder.attributes("request", redact=True)["openstack.http.request.body.sha256"], sha(data))
+
+    threads = [threading.Thread(target=stream, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 6 and all(got == want for got, want in results.values())

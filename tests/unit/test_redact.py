@@ -143,3 +143,33 @@ def test_tokens_seen_in_headers_are_scrubbed_from_free_text() -> None:
     bearer = redact.redact_header("Authorization", "Bearer bearer-credential-123")
     text = f'{{"id": "{token}"}} and bearer-credential-123 and pw-secret-1'
     assert redact.scrub(text, ["pw-secret-1"]) == f'{{"id": "{hashed}"}} and {bearer} and ***'
+
+
+# --- the shortcuts taken per request must not change a result ---------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_KEYS = st.sampled_from(["name", "id", "token", "Token", "PASSWORD", "password", "pass\u212Aword", "secret",
+                         "private_\u212Aey", "Blob", "user", "credential", "x", "café", "my_field", "ADMINPASS"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(document=_JSON, escape=st.booleans(), extra=st.sampled_from([(), ("My_Field",), ("user",)]))
+def test_json_text_redacted_exactly_as_the_full_walk_would(document, escape: bool, extra) -> None:
+    text = json.dumps(document, ensure_ascii=escape)  # \\uXXXX escapes in keys too, when escape
+    want = json.dumps(redact.redact_json(json.loads(text), extra), ensure_ascii=False, separators=(",", ":"))
+    assert redact.redact_json_text(text, extra) == want
+
+
+def test_secret_header_values_digested_and_remembered_once_seen() -> None:
+    value = "Bearer tok-0123456789-unique-to-this-test"
+    assert redact.redact_header("Authorization", value) == redact.digest(value)
+    assert redact.redact_header("authorization", value) == redact.digest(value)  # cached
+    assert redact.scrub(f"x {value} y") == f"x {redact.digest(value)} y"
+    assert redact.scrub("tok-0123456789-unique-to-this-test") == redact.digest(value)
+    assert redact.redact_header("X-Custom", value, ("x-CUSTOM",)) == redact.digest(value)
+    assert redact.redact_header("X-Custom", value) == value

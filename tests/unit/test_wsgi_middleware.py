@@ -563,3 +563,29 @@ def test_body_sent_through_the_legacy_write_callable(spans: Any, serve: Any) -> 
                if s.kind == SpanKind.SERVER]
     assert span.attributes["http.response.body.content"] == "written, then returned"
     assert span.attributes["http.response.body.size"] == 22
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"PATH_INFO": "/v2/images/0648f537-a3d5-439d-bbca-4354d228c188/file", "QUERY_STRING": "limit=5&marker=x"},
+    {"PATH_INFO": "/a b/ü/%41", "QUERY_STRING": "q=a b"},
+    {"PATH_INFO": "", "SCRIPT_NAME": ""},
+    {"PATH_INFO": "x", "SCRIPT_NAME": ""},
+    {"SCRIPT_NAME": "/identity", "PATH_INFO": "/v3/auth/tokens"},
+    {"SCRIPT_NAME": "/id entity;v=1", "PATH_INFO": "/v3;a=b,c"},
+    {"SCRIPT_NAME": "/image", "PATH_INFO": ""},
+    {"HTTP_HOST": "", "SERVER_NAME": "glance", "SERVER_PORT": "9292"},
+    {"HTTP_HOST": "", "SERVER_NAME": "glance", "SERVER_PORT": "80"},
+    {"HTTP_HOST": "", "wsgi.url_scheme": "https", "SERVER_NAME": "glance", "SERVER_PORT": "443"},
+    {"HTTP_HOST": "", "wsgi.url_scheme": "https", "SERVER_NAME": "glance", "SERVER_PORT": "80"},
+    {"HTTP_HOST": "[::1]:5000", "PATH_INFO": "/v3/"},
+])
+def test_request_url_is_wsgirefs_request_uri(extra: dict[str, str]) -> None:
+    import wsgiref.util
+
+    from otel_openstack.instrumentation.wsgi import request_url
+
+    environ: dict[str, Any] = {}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ.update(extra)
+    assert request_url(environ) == wsgiref.util.request_uri(environ, include_query=True)
