@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import queue
-import threading
 from typing import Any, Callable, Iterable, Iterator
 
 from otel_openstack.capture import attributes as attrs
@@ -24,8 +21,6 @@ _logger = logging.getLogger(__name__)
 
 _TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "application/xml",
                "application/javascript", "application/yaml", "application/x-yaml")
-#: Chunks past the limit smaller than this are hashed inline (queueing costs more).
-_HASH_INLINE_BELOW = 4096
 _BINARY_PREFIXES = ("application/octet-stream", "image/", "audio/", "video/",
                     "application/x-", "application/zip", "application/gzip")
 
@@ -42,66 +37,10 @@ def is_text_type(content_type: str | None) -> bool | None:
     return None
 
 
-class _Hasher:
-    """One thread per process that hashes big bodies beside the threads moving them.
-
-    Past the limit a body is only counted and hashed; SHA-256 costs about as
-    much CPU as a WSGI server spends moving the bytes, so done inline it
-    would cut a big transfer's throughput.  Chunks are queued (bounded: a
-    stream outrunning the hash waits for it) and hashed in order by this
-    thread, which ``hashlib`` lets run without the GIL, on another core.
-    """
-
-    QUEUED = 16
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Any, Any]] = queue.Queue(self.QUEUED)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._forked)
-
-    def _forked(self) -> None:  # the thread does not survive a fork; queued work belonged to the parent
-        self._queue = queue.Queue(self.QUEUED)
-        self._thread = None
-        self._lock = threading.Lock()
-
-    def put(self, sha: Any, chunk: Any) -> None:
-        """Hash ``chunk`` into ``sha`` later; ``chunk`` None: set the event ``sha`` is paired with."""
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    thread = threading.Thread(target=self._run, args=(self._queue,), daemon=True,
-                                              name="otel-openstack-hash")
-                    thread.start()
-                    self._thread = thread
-        self._queue.put((sha, chunk))
-
-    @staticmethod
-    def _run(work: queue.Queue) -> None:
-        while True:
-            sha, chunk = work.get()
-            try:
-                if type(sha) is threading.Event:
-                    sha.set()
-                else:
-                    sha.update(chunk)
-            except Exception:  # noqa: BLE001 - never let the thread die
-                _logger.debug("otel-openstack: body hashing failed", exc_info=True)
-
-    def wait(self) -> None:
-        """Return once everything queued so far is hashed."""
-        done = threading.Event()
-        self.put(done, None)
-        done.wait()
-
-
-_hasher = _Hasher()
-
-
 class BodyRecorder:
     """Accumulates what passes, up to a limit, plus size and digest of all of it."""
 
-    __slots__ = ("limit", "content_type", "expected", "_buf", "_size", "_sha", "_over", "_closed", "_queued")
+    __slots__ = ("limit", "content_type", "expected", "_buf", "_size", "_sha", "_over", "_closed")
 
     def __init__(self, limit: int, content_type: str | None = None, expected: int | None = None):
         self.limit = limit
@@ -112,7 +51,6 @@ class BodyRecorder:
         self._sha = hashlib.sha256()
         self._over = False
         self._closed = False
-        self._queued = False  # chunks of ours wait in the hasher's queue
 
     @property
     def size(self) -> int:
@@ -126,28 +64,13 @@ class BodyRecorder:
         elif not isinstance(chunk, (bytes, bytearray, memoryview)):
             return
         self._size += len(chunk)
-        if self._over:
-            if len(chunk) < _HASH_INLINE_BELOW:
-                if self._queued:
-                    _hasher.wait()
-                    self._queued = False
-                self._sha.update(chunk)
-            else:  # bytes are immutable; a buffer the app may reuse is copied
-                _hasher.put(self._sha, chunk if type(chunk) is bytes else bytes(chunk))
-                self._queued = True
-            return
         self._sha.update(chunk)
-        if len(self._buf) + len(chunk) <= self.limit:
-            self._buf += chunk
-        else:
-            self._over = True
-            self._buf = bytearray()
-
-    def _digest(self) -> str:
-        if self._queued:
-            _hasher.wait()
-            self._queued = False
-        return self._sha.hexdigest()
+        if not self._over:
+            if len(self._buf) + len(chunk) <= self.limit:
+                self._buf += chunk
+            else:
+                self._over = True
+                self._buf = bytearray()
 
     def attributes(self, prefix: str, *, redact: bool, redact_fields: Iterable[str] = (),
                    complete: bool = True) -> dict[str, Any]:
@@ -174,7 +97,7 @@ class BodyRecorder:
             out[state_key] = attrs.BODY_TEXT
             out[content_key] = _redacted(text, self.content_type, redact_fields) if redact else text
             return out
-        out[sha_key] = self._digest()
+        out[sha_key] = self._sha.hexdigest()
         return out
 
 
