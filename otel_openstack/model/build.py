@@ -460,11 +460,18 @@ class _Clock:
     def __init__(self, by_id: Mapping[str, SpanRecord]):
         self.by_id = by_id
         self.offsets: dict[str, int] = {}
+        #: process() by resource object: spans of one batch share their resource
+        #: mapping, so its key is made once per batch instead of twice per span.
+        self._by_resource: dict[int, tuple[Mapping[str, Any], str]] = {}
 
-    @staticmethod
-    def process(span: SpanRecord) -> str:
+    def process(self, span: SpanRecord) -> str:
         if span.resource:
-            return repr(sorted((str(k), repr(v)) for k, v in span.resource.items()))
+            cached = self._by_resource.get(id(span.resource))
+            if cached is not None and cached[0] is span.resource:
+                return cached[1]
+            key = repr(sorted((str(k), repr(v)) for k, v in span.resource.items()))
+            self._by_resource[id(span.resource)] = (span.resource, key)  # keeps it alive: the id stays its own
+            return key
         return f"name:{local_name(span)}"
 
     def settle(self, pairs: Sequence[tuple[SpanRecord, SpanRecord]], root: SpanRecord | None) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from otel_openstack.capture import attributes as attrs
-from otel_openstack.model.types import Body, Headers
+from otel_openstack.model.types import Body, Headers, Message
 from otel_openstack.render.options import RenderOptions
 
 NOT_CAPTURED_TEXT = "(not captured)"
@@ -140,6 +140,12 @@ def render_body(body: Body) -> RenderedBody:
         if pretty is not None:
             return RenderedBody(pretty, is_json=True)
     return RenderedBody(_drop_final_newline(text))
+
+
+def message_body(message: Message) -> Body:
+    """The body a message carries: the request's or the response's."""
+    exchange = message.exchange
+    return exchange.request_body if message.is_request else exchange.response_body
 
 
 def body_text(body: Body) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from otel_openstack.model.types import Exchange, Message, Trace, messages
-from otel_openstack.render.bodies import body_text, header_lines, one_line
+from otel_openstack.render.bodies import RenderedBody, header_lines, one_line, render_body
 from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
 
 
@@ -36,8 +36,13 @@ def render_log(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     return "".join(render_record(message, options) for message in messages(trace))
 
 
-def render_record(message: Message, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-    """One REQ or RESP record, newline-terminated."""
+def render_record(message: Message, options: RenderOptions = DEFAULT_OPTIONS,
+                  rendered: RenderedBody | None = None) -> str:
+    """One REQ or RESP record, newline-terminated.
+
+    ``rendered``: the message's body already rendered (``render_body``), so
+    that the pipeline pretty-prints each body once for the log and body.md.
+    """
     exchange = message.exchange
     if message.is_request:
         headers, body = exchange.request_headers, exchange.request_body
@@ -48,7 +53,7 @@ def render_record(message: Message, options: RenderOptions = DEFAULT_OPTIONS) ->
         record_heading(message),
         *header_lines(headers, options),
         "",
-        unforgeable(body_text(body)),
+        unforgeable((rendered or render_body(body)).text),
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -113,7 +118,10 @@ def log_for_markdown(log: str) -> str:
     """
     from otel_openstack.render.markdown import escape_snippet_marker
 
-    lines = log.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = log.replace("\r\n", "\n").replace("\r", "\n")
+    if "```" not in text and "~~~" not in text and "8<" not in text:
+        return text  # no line can close a fence or include a file: nothing to split and check
+    lines = text.split("\n")
     return "\n".join(
         ZERO_WIDTH_SPACE + line if _FENCE_CLOSER.match(line) else escape_snippet_marker(line)
         for line in lines

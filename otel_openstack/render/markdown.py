@@ -54,7 +54,7 @@ from __future__ import annotations
 import re
 
 from otel_openstack.model.types import Message, Trace, messages
-from otel_openstack.render.bodies import header_lines, one_line, percent_encode, render_body
+from otel_openstack.render.bodies import RenderedBody, header_lines, one_line, percent_encode, render_body
 from otel_openstack.render.log import status_words
 from otel_openstack.render.options import DEFAULT_OPTIONS, RenderOptions
 
@@ -69,6 +69,9 @@ _SNIPPET_LINE = re.compile(
     """
 )
 _TITLE_UNSAFE = frozenset('"`<>&')
+_TITLE_UNSAFE_RE = re.compile('["`<>&]')
+#: Characters :func:`heading_text` may change; printable text without them is kept as is.
+_HEADING_SPECIAL = re.compile(r"[&<>~^\\`*\[\]#_{]")
 _HEADING_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "~": "&#126;", "^": "&#94;"}
 _HEADING_BACKSLASHED = frozenset("\\`*[]#")
 _CRITIC_SECOND = frozenset("-+~=>")  # pymdownx.critic openers: {-- {++ {~~ {== {>>
@@ -79,8 +82,12 @@ def render_body_md(trace: Trace, options: RenderOptions = DEFAULT_OPTIONS) -> st
     return "".join(render_section(message, options) for message in messages(trace))
 
 
-def render_section(message: Message, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-    """One message's section, starting and ending with an empty line."""
+def render_section(message: Message, options: RenderOptions = DEFAULT_OPTIONS,
+                   rendered: RenderedBody | None = None) -> str:
+    """One message's section, starting and ending with an empty line.
+
+    ``rendered``: the message's body already rendered (see ``render_record``).
+    """
     exchange = message.exchange
     title = message_title(message)
     caller, callee = code_span(exchange.caller), code_span(exchange.callee)
@@ -90,7 +97,8 @@ def render_section(message: Message, options: RenderOptions = DEFAULT_OPTIONS) -
     else:
         arrow = f"{caller} <-- {callee}"
         headers, body = exchange.response_headers, exchange.response_body
-    rendered = render_body(body)
+    if rendered is None:
+        rendered = render_body(body)
     lines = [
         "",
         f"### ({message.number}) {heading_text(title)}",
@@ -119,20 +127,27 @@ def message_title(message: Message) -> str:
 def fenced_block(content: str, language: str, title: str) -> list[str]:
     """A code fence indented into a tab, its content unable to escape it."""
     lines = split_lines(content) if content else []
-    longest = max((len(run) for run in _BACKTICK_RUN.findall(content)), default=0)
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(content)), default=0) if "`" in content else 0
     fence = "`" * max(3, longest + 1)
     opening = f'{fence} {language} title="{title_attribute(title)}" linenums="1"'
-    body = [INDENT + escape_snippet_marker(line) if line else "" for line in lines]
+    if "8<" in content:
+        body = [INDENT + escape_snippet_marker(line) if line else "" for line in lines]
+    else:
+        body = [INDENT + line if line else "" for line in lines]
     return [INDENT + opening, *body, INDENT + fence]
 
 
 def split_lines(text: str) -> list[str]:
     """Split on the line breaks Markdown recognises (and only those)."""
+    if "\r" not in text:
+        return text.split("\n")
     return _LINE_BREAK.split(text)
 
 
 def escape_snippet_marker(line: str) -> str:
     """Add snippets' ``;`` escape to a line it would treat as an include."""
+    if "8<" not in line:  # the marker (``-8<-``) is not there: most lines, cheaply
+        return line
     match = _SNIPPET_LINE.match(line)
     if match is None:
         return line
@@ -141,6 +156,8 @@ def escape_snippet_marker(line: str) -> str:
 
 def title_attribute(title: str) -> str:
     """``title`` safe inside ``title="..."`` of a fence opening line."""
+    if title.isprintable() and _TITLE_UNSAFE_RE.search(title) is None:
+        return title
     return "".join(
         percent_encode(ch) if ch in _TITLE_UNSAFE or not ch.isprintable() else ch for ch in title
     )
@@ -148,6 +165,9 @@ def title_attribute(title: str) -> str:
 
 def heading_text(text: str) -> str:
     """``text`` as literal inline Markdown for a heading (see module doc)."""
+    if text.isprintable():
+        # Only the special characters need a look at their neighbours.
+        return _HEADING_SPECIAL.sub(lambda match: _heading_char(text, match.start()), text)
     out: list[str] = []
     for index, ch in enumerate(text):
         before = text[index - 1] if index > 0 else ""
@@ -167,6 +187,25 @@ def heading_text(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _heading_char(text: str, index: int) -> str:
+    """:func:`heading_text`'s escape of the printable special character at ``index``."""
+    ch = text[index]
+    if ch in _HEADING_ENTITIES:
+        return _HEADING_ENTITIES[ch]
+    if ch in _HEADING_BACKSLASHED:
+        return "\\" + ch
+    before = text[index - 1] if index > 0 else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    if ch == "_":
+        return ch if before.isalnum() and after.isalnum() else "\\_"
+    # ch == "{"
+    if after in _CRITIC_SECOND:
+        return "&#123;"
+    if before == "" or before.isspace():
+        return "\\{"
+    return ch
 
 
 def code_span(text: str) -> str:

@@ -59,6 +59,8 @@ _LEADING_WORD = re.compile(r"[A-Za-z0-9_]+")
 _CROSS_ARROW = re.compile(r"-[xX]")
 _NAMED_ENTITIES = {"<": "#lt;", ">": "#gt;", "&": "#amp;"}
 _CODED = frozenset("#;:\u00b6\ufb02")
+#: Any character :func:`escape_text` may change (non-printable ones aside).
+_ESCAPED = re.compile("[<>&#;:\u00b6\ufb02]|%%")
 EMPTY_TEXT = "(empty)"
 
 
@@ -136,6 +138,8 @@ def response_text(exchange: Exchange) -> str:
 
 def escape_text(text: str) -> str:
     """``text`` made safe for a message or participant display (see module doc)."""
+    if text.isprintable() and _ESCAPED.search(text) is None:
+        return text.strip(" ")  # nothing to escape: most paths and status lines
     out: list[str] = []
     last = len(text) - 1
     for index, ch in enumerate(text):

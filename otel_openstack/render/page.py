@@ -142,7 +142,10 @@ def fence(content: str, language: str, title: str | None = None, linenums: bool 
         opening += f' title="{title_attribute(title)}"'
     if linenums:
         opening += ' linenums="1"'
-    body = [indent + escape_snippet_marker(line) if line else "" for line in lines]
+    if "8<" in content:
+        body = [indent + escape_snippet_marker(line) if line else "" for line in lines]
+    else:
+        body = [indent + line if line else "" for line in lines]
     return [indent + opening, *body, indent + ticks]
 
 

@@ -89,7 +89,9 @@ def any_value(value: Mapping[str, Any]) -> Any:
     if "doubleValue" in value:
         return float(value["doubleValue"])
     if "arrayValue" in value:
-        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", []) or []]
+        # Header values are arrays of strings: those are decoded inline.
+        return [v["stringValue"] if type(v) is dict and "stringValue" in v else any_value(v)
+                for v in (value["arrayValue"] or {}).get("values", []) or []]
     if "kvlistValue" in value:
         return {kv.get("key"): any_value(kv.get("value", {})) for kv in
                 (value["kvlistValue"] or {}).get("values", []) or []}

@@ -74,3 +74,56 @@ def test_placeholders_of_a_big_trace_name_every_id() -> None:
     shown, legend = apply_placeholders(big_trace())
     assert len(legend) == EXCHANGES
     assert shown.exchanges[-1].path == f"/v2/images/{{image_id_{EXCHANGES}}}"
+
+
+def test_each_body_is_rendered_once_for_the_log_and_body_md(monkeypatch) -> None:
+    from otel_openstack import pipeline
+    from otel_openstack.render import bodies, log, markdown
+
+    calls: list[object] = []
+    original = bodies.render_body
+
+    def counting(body):
+        calls.append(body)
+        return original(body)
+
+    for module in (bodies, log, markdown, pipeline):
+        monkeypatch.setattr(module, "render_body", counting, raising=False)
+    trace = big_trace()
+    files = render_trace(trace, RenderOptions())
+    assert files["requests.log"].count("### (openstack) REQ") == EXCHANGES
+    assert len(calls) == 2 * EXCHANGES  # one per message: pretty-printed once, used twice
+
+
+def test_render_pauses_the_cyclic_collector_and_restores_it(monkeypatch) -> None:
+    import gc
+
+    from otel_openstack import pipeline
+
+    seen: list[bool] = []
+    original = pipeline.render_trace
+
+    def spying(trace, options):
+        seen.append(gc.isenabled())
+        return original(trace, options)
+
+    monkeypatch.setattr(pipeline, "render_trace", spying)
+    assert gc.isenabled()
+    pipeline.render([])
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        pipeline.render([])
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+    def failing(trace, options):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "render_trace", failing)
+    try:
+        pipeline.render([])
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
