@@ -377,7 +377,7 @@ def read_documents(spool: Path, trace_id: str, since_ns: int | None = None) -> l
     since = None if since_ns is None else since_ns - SINCE_SLACK_NS
     for path in batch_files(spool, since):
         try:
-            document = read_batch(path, trace_id)
+            document = _read_batch_cached(path, trace_id)
         except FileNotFoundError:  # collected (rewritten) or removed meanwhile
             continue
         except (OSError, ValueError) as exc:
@@ -386,6 +386,28 @@ def read_documents(spool: Path, trace_id: str, since_ns: int | None = None) -> l
         if document is not None:
             out.append((path, document))
     return out
+
+
+#: (path, trace id) -> (size, mtime, document or None): a CLI polls the same
+#: files until every announced span arrived, and decoding costs ~0.5 ms a
+#: span; a file only changes by being rewritten (remove_trace), which changes
+#: its size and mtime.  Documents are shared between calls: readers never
+#: modify them (sources and the renderer only read).
+_read_cache: dict[tuple[str, str], tuple[int, int, dict[str, Any] | None]] = {}
+_READ_CACHE_MAX = 4096
+
+
+def _read_batch_cached(path: Path, trace_id: str) -> dict[str, Any] | None:
+    info = os.lstat(path)
+    key = (str(path), trace_id)
+    cached = _read_cache.get(key)
+    if cached is not None and cached[0] == info.st_size and cached[1] == info.st_mtime_ns:
+        return cached[2]
+    document = read_batch(path, trace_id)
+    if len(_read_cache) >= _READ_CACHE_MAX:
+        _read_cache.clear()
+    _read_cache[key] = (info.st_size, info.st_mtime_ns, document)
+    return document
 
 
 def remove_trace(spool: Path, trace_id: str, since_ns: int | None = None) -> None:

@@ -343,3 +343,18 @@ def test_default_spool_parent_planted_as_symlink_is_refused(tmp_path: Path) -> N
     with pytest.raises(spool.UnsafeSpoolError):
         spool.secure_spool(tmp_path / f"otel-openstack-{os.getuid()}" / "spool")
     assert not (elsewhere / "spool").exists()
+
+
+def test_a_polled_file_is_decoded_once_and_again_when_rewritten(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "spool"
+    spool.write_spans(root, make_spans(TRACE_A, 2) + make_spans(TRACE_B, 1))
+    decoded: list[str | None] = []
+    real = spool.read_batch
+    monkeypatch.setattr(spool, "read_batch", lambda path, trace_id=None: decoded.append(trace_id) or real(path, trace_id))
+    first = spool.read_documents(root, f"{TRACE_A:032x}")
+    assert spool.read_documents(root, f"{TRACE_A:032x}") == first
+    assert decoded == [f"{TRACE_A:032x}"]
+    spool.remove_trace(root, f"{TRACE_B:032x}")  # the file is rewritten without B: read afresh
+    os.utime(only(root), ns=(1, 1))
+    assert [len(list(spans_from_document(d))) for _, d in spool.read_documents(root, f"{TRACE_A:032x}")] == [2]
+    assert len(decoded) == 2
