@@ -49,12 +49,18 @@ def mistyped(where: str, exc: BaseException) -> TraceInputError:
     return TraceInputError(f"malformed OTLP JSON at {where}: {reason}")
 
 
-def decode_id(value: Any, length: int) -> str | None:
-    """Hex or base64 id -> lower-case hex of ``length`` bytes; None when absent/empty."""
+def decode_id(value: Any, length: int, what: str | None = None) -> str | None:
+    """Hex or base64 id -> lower-case hex of ``length`` bytes; None when absent/empty.
+
+    ``what`` names the id in errors; by default it follows from ``length``
+    (16 bytes: a trace id, else a span id), so a bad trace id is not reported
+    as a span id.
+    """
     if value is None or value == "":
         return None
+    what = what or ("trace id" if length == 16 else "span id")
     if not isinstance(value, str):
-        raise TraceInputError(f"span id is not a string: {value!r}")
+        raise TraceInputError(f"{what} is not a string: {value!r}")
     if len(value) == length * 2:
         try:
             bytes.fromhex(value)
@@ -64,9 +70,9 @@ def decode_id(value: Any, length: int) -> str | None:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise TraceInputError(f"span id is neither hex nor base64: {value!r}") from None
+        raise TraceInputError(f"{what} is neither hex nor base64: {value!r}") from None
     if len(raw) != length:
-        raise TraceInputError(f"span id has {len(raw)} bytes, expected {length}: {value!r}")
+        raise TraceInputError(f"{what} has {len(raw)} bytes, expected {length}: {value!r}")
     hexed = raw.hex()
     return None if not hexed.strip("0") else hexed
 
@@ -170,7 +176,7 @@ def _span(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
-        parent_id=decode_id(span.get("parentSpanId"), 8),
+        parent_id=decode_id(span.get("parentSpanId"), 8, "parent span id"),
         name=str(span.get("name", "")),
         kind=_KINDS.get(span.get("kind", 0), "internal"),
         start_ns=_int(span.get("startTimeUnixNano"), "startTimeUnixNano"),

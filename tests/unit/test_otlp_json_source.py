@@ -97,6 +97,20 @@ def test_bad_ids(value: Any, message: str) -> None:
         decode_id(value, 8)
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("traceId", "zz", "trace id is neither hex nor base64: 'zz'"),
+    ("traceId", 7, "trace id is not a string: 7"),
+    ("traceId", b64("00f067aa"), "trace id has 4 bytes, expected 16"),
+    ("spanId", "zz", "span id is neither hex nor base64: 'zz'"),
+    ("parentSpanId", "zz", "parent span id is neither hex nor base64: 'zz'"),
+])
+def test_bad_ids_in_a_document_name_the_field(field: str, value: Any, message: str) -> None:
+    raw = span_json()
+    raw[field] = value
+    with pytest.raises(TraceInputError, match=message.replace("(", "\\(")):
+        list(spans_from_document(document(raw)))
+
+
 @pytest.mark.parametrize("kind, expected", [
     (0, "internal"), (1, "internal"), (2, "server"), (3, "client"), (4, "producer"), (5, "consumer"),
     ("SPAN_KIND_SERVER", "server"), ("SPAN_KIND_CLIENT", "client"), ("SPAN_KIND_INTERNAL", "internal"),
