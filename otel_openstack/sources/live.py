@@ -48,10 +48,11 @@ def base_url(url: str) -> str:
 
 
 def trace_id_arg(value: str) -> str:
-    """A trace id as given by a user (16 or 32 hex digits, any case) -> 32 lower-case hex digits."""
+    """A trace id as given by a user (1 to 32 hex digits, any case) -> 32 lower-case hex digits."""
     text = value.strip().lower()
     if not 1 <= len(text) <= 32 or any(c not in "0123456789abcdef" for c in text):
-        raise TraceInputError(f"not a trace id: {value!r} (expected 32 hex digits)")
+        raise TraceInputError(f"not a trace id: {value!r} (expected 1 to 32 hex digits; "
+                              "shorter ones are zero-padded, as Jaeger pads 64-bit ids)")
     return text.rjust(32, "0")
 
 

@@ -171,7 +171,8 @@ def test_unknown_trace_id_names_the_ones_there(cmd, tmp_path):
     assert cmd("render", source, "-o", tmp_path / "out", "--trace", wanted) == (
         2, "", [f"otel-openstack: {source}: no trace {wanted} (it holds 2: {TRACE}, {OTHER})"])
     assert cmd("render", source, "-o", tmp_path / "out", "--trace", "not-hex") == (
-        2, "", ["otel-openstack: not a trace id: 'not-hex' (expected 32 hex digits)"])
+        2, "", ["otel-openstack: not a trace id: 'not-hex' (expected 1 to 32 hex digits; "
+                "shorter ones are zero-padded, as Jaeger pads 64-bit ids)"])
 
 
 def test_several_cli_commands_need_trace(cmd, tmp_path):
