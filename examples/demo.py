@@ -136,9 +136,11 @@ def _run(cloud: LocalCloud, bin_dir: Path, output_dir: Path) -> int:
     image_file = make_qcow2(cloud.state_dir / "cirros.qcow2", virtual_size=1 << 20)
     output_dir.mkdir(parents=True, exist_ok=True)
     before = {p for p in output_dir.iterdir() if p.is_dir()}
-    command = cli_command(bin_dir, image_file)
+    # Run from the image's folder with a relative --file: the page's Command section then reads
+    # `--file cirros.qcow2`, as in the README, not a temporary path that differs at every run.
+    command = cli_command(bin_dir, Path(image_file.name))
     print("$ " + " ".join(command[1:]), file=sys.stderr, flush=True)
-    result = subprocess.run(command, env=cli_env(cloud, output_dir), check=False)
+    result = subprocess.run(command, env=cli_env(cloud, output_dir), cwd=image_file.parent, check=False)
     folder = newest_subfolder(output_dir, before)
     if folder is None:
         print(f"No output folder was written under {output_dir}", file=sys.stderr)
