@@ -51,6 +51,6 @@ wheels-ini: $(WHEELS_DIR)/.downloaded
 $(WHEELS_DIR)/.downloaded: $(WHEELS_LIST) | $(STAMP)
 	mkdir -p $(WHEELS_DIR)
 	$(PY) -m pip download --quiet --no-deps --no-binary :none: --only-binary :all: -d $(WHEELS_DIR) -r $(WHEELS_LIST)
-	$(PY) -m pip download --quiet --no-deps --no-binary swift --no-build-isolation -d $(WHEELS_DIR) $$(grep '^swift==' $(WHEELS_LIST)) \
-	  || $(PY) -m pip download --quiet --no-deps --no-binary swift -d $(WHEELS_DIR) $$(grep '^swift==' $(WHEELS_LIST))
+	$(PY) -m pip download --quiet --no-deps --no-binary swift -d $(WHEELS_DIR) $$(grep '^swift==' $(WHEELS_LIST)) \
+	  || $(PY) -m pip download --quiet --no-deps --no-binary swift --no-build-isolation -d $(WHEELS_DIR) $$(grep '^swift==' $(WHEELS_LIST))
 	touch $@
