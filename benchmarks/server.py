@@ -126,11 +126,17 @@ class Server:
             return response.read()
 
 
+#: Variants that are ours with extra settings: name -> (BENCH_VARIANT, environment).
+OURS_WITH = {"ours_nodigest": ("ours", {"OTEL_OPENSTACK_BODY_DIGEST": "false"})}
+
+
 def app_server(variant: str, workdir: Path, *, spool: Path, port: int | None = None) -> Server:
-    """The small JSON app (benchmarks.apps) under ``variant``."""
-    env = base_env({"BENCH_VARIANT": variant})
-    if variant == "ours":
+    """The small JSON app (benchmarks.apps) under ``variant`` (one of apps' or of OURS_WITH)."""
+    bench_variant, extra = OURS_WITH.get(variant, (variant, {}))
+    env = base_env({"BENCH_VARIANT": bench_variant})
+    if bench_variant == "ours":
         env.update(ours_env(spool, "bench-app"))
+        env.update(extra)
     port = port or free_port()
     return Server(f"app-{variant}", gunicorn_command("benchmarks.apps:application", port, f"bench-{variant}"),
                   env, workdir, port, ready_path="/json")

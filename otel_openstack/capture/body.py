@@ -38,17 +38,22 @@ def is_text_type(content_type: str | None) -> bool | None:
 
 
 class BodyRecorder:
-    """Accumulates what passes, up to a limit, plus size and digest of all of it."""
+    """Accumulates what passes, up to a limit, plus size and digest of all of it.
+
+    ``digest=False`` (``OTEL_OPENSTACK_BODY_DIGEST=false``) skips the SHA-256:
+    for a multi-GB image stream it is nearly all that capture costs.
+    """
 
     __slots__ = ("limit", "content_type", "expected", "_buf", "_size", "_sha", "_over", "_closed")
 
-    def __init__(self, limit: int, content_type: str | None = None, expected: int | None = None):
+    def __init__(self, limit: int, content_type: str | None = None, expected: int | None = None,
+                 digest: bool = True):
         self.limit = limit
         self.content_type = content_type
         self.expected = expected
         self._buf = bytearray()
         self._size = 0
-        self._sha = hashlib.sha256()
+        self._sha = hashlib.sha256() if digest else None
         self._over = False
         self._closed = False
 
@@ -64,7 +69,8 @@ class BodyRecorder:
         elif not isinstance(chunk, (bytes, bytearray, memoryview)):
             return
         self._size += len(chunk)
-        self._sha.update(chunk)
+        if self._sha is not None:
+            self._sha.update(chunk)
         if not self._over:
             if len(self._buf) + len(chunk) <= self.limit:
                 self._buf += chunk
@@ -97,7 +103,8 @@ class BodyRecorder:
             out[state_key] = attrs.BODY_TEXT
             out[content_key] = _redacted(text, self.content_type, redact_fields) if redact else text
             return out
-        out[sha_key] = self._sha.hexdigest()
+        if self._sha is not None:
+            out[sha_key] = self._sha.hexdigest()
         return out
 
 

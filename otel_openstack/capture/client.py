@@ -68,7 +68,8 @@ def on_request(span: Span, request: Any, settings: Settings, endpoint: Endpoint,
     headers = request.headers or {}
     length = headers.get("Content-Length")
     recorder = BodyRecorder(settings.body_limit, headers.get("Content-Type"),
-                            int(length) if length and str(length).isdigit() else None)
+                            int(length) if length and str(length).isdigit() else None,
+                            digest=settings.body_digest)
     body = request.body
     if body is None:
         pass
@@ -111,7 +112,8 @@ def _response_body(response: Any, settings: Settings) -> dict[str, Any]:
     content = getattr(response, "_content", False)
     if content is False or content is None or not getattr(response, "_content_consumed", False):
         return {A.RESPONSE_BODY_STATE: A.BODY_STREAMED}
-    recorder = BodyRecorder(settings.body_limit, response.headers.get("Content-Type"))
+    recorder = BodyRecorder(settings.body_limit, response.headers.get("Content-Type"),
+                            digest=settings.body_digest)
     recorder.feed(content)
     return recorder.attributes("response", redact=settings.redact, redact_fields=settings.redact_fields)
 

@@ -193,7 +193,7 @@ class OpenStackWSGIMiddleware:
         span = environ.get(_SPAN)
         recorder = None
         if span is not None and self.settings.capture_bodies:
-            recorder = BodyRecorder(self.settings.body_limit)
+            recorder = BodyRecorder(self.settings.body_limit, digest=self.settings.body_digest)
         token = enter_service(self.service_name)
         try:
             iterable = self.app(environ, _start_response(start_response, recorder))
@@ -233,7 +233,8 @@ class OpenStackWSGIMiddleware:
         if settings.capture_bodies and environ.get("wsgi.input") is not None:
             length = environ.get("CONTENT_LENGTH")
             recorder = BodyRecorder(settings.body_limit, environ.get("CONTENT_TYPE"),
-                                    int(length) if length and str(length).isdigit() else None)
+                                    int(length) if length and str(length).isdigit() else None,
+                                    digest=settings.body_digest)
             tee = TeeReader(environ["wsgi.input"], recorder)
             environ["wsgi.input"] = tee
             environ[_REQUEST_BODY] = recorder

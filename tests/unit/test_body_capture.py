@@ -87,6 +87,19 @@ def test_binary_over_limit_and_binary_by_type() -> None:
     assert "http.request.body.content" not in small.attributes("request", redact=True)
 
 
+def test_without_digest_a_summary_has_size_and_state_only() -> None:
+    data = bytes(range(256)) * 4
+    recorder = BodyRecorder(100, "application/octet-stream", digest=False)
+    recorder.feed(data)
+    assert recorder.attributes("request", redact=True) == {
+        "http.request.body.size": 1024,
+        "openstack.http.request.body.state": "binary",
+    }
+    text = BodyRecorder(100, "application/json", digest=False)
+    text.feed(b'{"a":1}')
+    assert text.attributes("response", redact=True)["http.response.body.content"] == '{"a":1}'
+
+
 def test_untyped_body_is_sniffed() -> None:
     text = BodyRecorder(100)
     text.feed(b"hello\r\n\tworld")

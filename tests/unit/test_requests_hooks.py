@@ -118,6 +118,18 @@ def test_generator_upload_teed(patched: None, provider: Any, spans: Any, serve: 
             a["openstack.http.request.body.state"]) == (len(data), expected, "binary")
 
 
+def test_generator_upload_without_digest(patched: None, provider: Any, spans: Any, serve: Any) -> None:
+    server = serve(app)
+    instrument_requests(load({"OTEL_OPENSTACK_BODY_DIGEST": "false"}), tracer_provider=provider)
+    data = bytes(range(256)) * 400
+    response = requests.post(f"{server.url}/upload", data=(data[i:i + 4096] for i in range(0, len(data), 4096)),
+                             headers={"Content-Type": "application/octet-stream"})
+    assert response.json()["size"] == len(data)  # every byte still sent
+    a = client_span(spans).attributes
+    assert (a["http.request.body.size"], a["openstack.http.request.body.state"]) == (len(data), "binary")
+    assert "openstack.http.request.body.sha256" not in a
+
+
 def test_small_text_generator_upload_kept_as_text(patched: None, provider: Any, spans: Any, serve: Any) -> None:
     server = serve(app)
     instrument_requests(load({}), tracer_provider=provider)

@@ -20,6 +20,7 @@ def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loaded.output_dir == "otel-openstack"
     assert loaded.capture_bodies is True
     assert loaded.body_limit == 65536
+    assert loaded.body_digest is True
     assert loaded.redact is True
     assert loaded.show_propagation_headers is False
     assert loaded.wait_seconds == 5.0
@@ -42,6 +43,7 @@ def test_every_variable_is_parsed() -> None:
         "OTEL_OPENSTACK_SPOOL_DIR": "/tmp/spool",
         "OTEL_OPENSTACK_CAPTURE_BODIES": "off",
         "OTEL_OPENSTACK_BODY_LIMIT": " 1024 ",
+        "OTEL_OPENSTACK_BODY_DIGEST": "no",
         "OTEL_OPENSTACK_REDACT": "FALSE",
         "OTEL_OPENSTACK_REDACT_HEADERS": "X-Secret, X-Other ,,",
         "OTEL_OPENSTACK_REDACT_FIELDS": "pin",
@@ -59,6 +61,7 @@ def test_every_variable_is_parsed() -> None:
         spool_dir="/tmp/spool",
         capture_bodies=False,
         body_limit=1024,
+        body_digest=False,
         redact=False,
         redact_headers=("X-Secret", "X-Other"),
         redact_fields=("pin",),

@@ -276,6 +276,29 @@ def test_20mb_generator_response_streams_with_bounded_memory(spans: Any) -> None
     assert "http.response.body.content" not in a
 
 
+@pytest.mark.parametrize("configure", ["keyword", "environment"])
+def test_body_digest_off_keeps_size_and_bytes_but_no_sha256(spans: Any, monkeypatch: Any, configure: str) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [BLOCK, BLOCK]
+
+    if configure == "environment":
+        monkeypatch.setenv("OTEL_OPENSTACK_BODY_DIGEST", "false")
+        middleware = wrap(app, service_name="glance-api")
+    else:
+        middleware = wrap(app, service_name="glance-api", body_digest=False)
+    upload = bytes(range(256)) * 512
+    response = call(middleware, make_environ("PUT", "/v2/images/x/file", upload,
+                                             content_type="application/octet-stream"))
+    assert response.body == BLOCK + BLOCK
+    a = server_span(spans).attributes
+    assert (a["http.request.body.size"], a["http.response.body.size"]) == (len(upload), 2 * len(BLOCK))
+    assert (a["openstack.http.request.body.state"], a["openstack.http.response.body.state"]) == ("binary", "binary")
+    assert "openstack.http.request.body.sha256" not in a
+    assert "openstack.http.response.body.sha256" not in a
+
+
 def upload_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """Reads its input in blocks, as glance does for an image upload."""
     remaining = int(environ["CONTENT_LENGTH"])
