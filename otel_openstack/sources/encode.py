@@ -112,17 +112,32 @@ def select(documents: Sequence[Mapping[str, Any]], trace_id: str) -> dict[str, A
                 kept = [_hex_span(s) for s in ss.get("spans") or [] if isinstance(s, Mapping)]
                 kept = [s for s in kept if s is not None and s["traceId"] == trace_id]
                 if kept:
-                    scope = {k: v for k, v in ss.items() if k not in ("spans", "instrumentationLibrary")}
-                    if "instrumentationLibrary" in ss and "scope" not in ss:
-                        scope["scope"] = ss["instrumentationLibrary"]
-                    scope["spans"] = kept
+                    scope = _replaced(ss, "spans", kept)
+                    if "instrumentationLibrary" in ss:
+                        scope = _replaced(scope, "scope", ss.get("scope", ss["instrumentationLibrary"]),
+                                          legacy="instrumentationLibrary")
                     scopes.append(scope)
             if scopes:
-                out = {k: v for k, v in rs.items()
-                       if k not in ("scopeSpans", "instrumentationLibrarySpans")}
-                out["scopeSpans"] = scopes
-                resource_spans.append(out)
+                resource_spans.append(_replaced(rs, "scopeSpans", scopes, legacy="instrumentationLibrarySpans"))
     return {"resourceSpans": resource_spans}
+
+
+def _replaced(node: Mapping[str, Any], key: str, value: Any, legacy: str | None = None) -> dict[str, Any]:
+    """``node`` with ``value`` at ``key``, where ``key`` (or its ``legacy`` name) stood.
+
+    The keys keep their order (``schemaUrl`` after ``spans``, as the SDK's
+    encoder writes them), so a re-rendered ``trace.json`` is byte-identical
+    to the one it was rendered from.  ``legacy`` is dropped, or renamed in
+    place when ``key`` is absent.
+    """
+    out: dict[str, Any] = {}
+    for name, item in node.items():
+        if name == key or (name == legacy and key not in node):
+            out[key] = value
+        elif name != legacy:
+            out[name] = item
+    out.setdefault(key, value)
+    return out
 
 
 def _hex_span(raw: Mapping[str, Any]) -> dict[str, Any] | None:

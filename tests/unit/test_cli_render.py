@@ -71,6 +71,24 @@ def test_render_writes_the_folder_and_prints_it(cmd, tmp_path):
     assert {"requests.log", "diagram.md", "body.md", "trace.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 
+def test_rendering_a_rendered_folder_again_gives_the_same_bytes(cmd, tmp_path):
+    """trace.json included: ``schemaUrl`` stays after ``spans``, where the SDK's encoder put it.
+
+    ``first`` is written as the CLI's exporter writes its folder (the spooled
+    OTLP JSON documents as they are), ``again`` by ``otel-openstack render``.
+    """
+    from otel_openstack import pipeline
+
+    document = json.loads((SOURCES / "data" / "image-create.otlp.json").read_text())
+    pipeline.write_folder(tmp_path / "first", pipeline.render_documents([document]).files)
+    assert cmd("render", tmp_path / "first", "-o", tmp_path / "again")[0] == 0
+    first = {p.name: p.read_bytes() for p in (tmp_path / "first").iterdir()}
+    again = {p.name: p.read_bytes() for p in (tmp_path / "again").iterdir()}
+    assert b'"schemaUrl"' in first["trace.json"]
+    assert sorted(again) == sorted(first)
+    assert [name for name in first if again[name] != first[name]] == []
+
+
 def test_render_picks_a_trace_by_id_any_case(cmd, tmp_path):
     source = _file(tmp_path, _jsonl(_trace(TRACE), _trace(OTHER, "openstack server list", 100)))
     status, _, err = cmd("render", source, "-o", tmp_path / "out", "--trace", OTHER.upper())
